@@ -1,0 +1,162 @@
+"""The ``dlcourse`` command: ``data | minimax | gan | clip | grade | exercises``.
+
+Each problem package adds its own sub-commands in ``dlcourse/<problem>/cli.py`` through a
+``register(subparsers)`` function; those modules import torch only inside their handlers, so
+``dlcourse --help`` stays fast. User errors (:class:`~dlcourse.errors.DlcourseError`) are printed
+as one message with exit code 2, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from dlcourse import __version__
+from dlcourse.errors import DlcourseError
+
+PROBLEM_CLIS = ("dlcourse.minimax.cli", "dlcourse.clip.cli", "dlcourse.gan.cli")
+
+
+def _data_fetch(args: argparse.Namespace) -> int:
+    if args.dataset == "fashion-mnist":
+        from dlcourse.data import fashion_mnist
+
+        root = fashion_mnist.ensure(Path(args.root) if args.root else None, verbose=not args.quiet)
+        print(f"FashionMNIST ready in {fashion_mnist.raw_dir(root)}")
+        return 0
+    if args.dataset == "standin":
+        from dlcourse.data import standin
+
+        path = standin.ensure(verbose=not args.quiet)
+        print(f"Offline stand-in (NOT Flickr8K) ready in {path}")
+        return 0
+    raise DlcourseError(f"unknown data set {args.dataset!r}")
+
+
+def _data_status(args: argparse.Namespace) -> int:
+    from dlcourse.data import fashion_mnist
+    from dlcourse.data.paths import data_root
+
+    print(f"data root: {data_root()}  (set $DLCOURSE_DATA to change)")
+    for s in fashion_mnist.status():
+        state = "ok" if s.ok else ("CORRUPT (md5 mismatch)" if s.present else "missing")
+        print(f"  FashionMNIST {s.name:<28} {state}")
+    print(f"  Debian system copy {fashion_mnist.SYSTEM_DIR}: "
+          f"{'present' if fashion_mnist.SYSTEM_DIR.is_dir() else 'absent (apt-get install dataset-fashion-mnist)'}")
+    try:
+        from dlcourse.data import flickr8k, standin
+    except ImportError:
+        return 0
+    for line in flickr8k.status_lines():
+        print("  " + line)
+    for line in standin.status_lines():
+        print("  " + line)
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from dlcourse.grading import core
+
+    root = None if args.reference else Path(args.path)
+    if root is not None and not root.is_dir():
+        raise DlcourseError(f"{root} is not a folder: pass your exercises folder (default: ./exercises) "
+                            "or --reference to grade the reference implementation.")
+    checks = core.all_checks(args.problem)
+    if not checks:
+        raise DlcourseError(f"no checks for problem(s) {args.problem}")
+    print(f"Grading {'the reference implementation' if root is None else root} ({len(checks)} parts) ...",
+          flush=True)
+    results = core.grade(root, checks, on_result=(None if args.quiet else
+                         lambda r: print(f"  {r.check.name:<40} {r.status}", flush=True)))
+    report = core.Report(results)
+    print(report.table())
+    if args.gradescope:
+        report.write_gradescope(args.gradescope)
+        print(f"Gradescope results written to {args.gradescope}")
+    if args.fail_under is not None and report.score < args.fail_under:
+        return 1
+    return 0
+
+
+def _exercises(args: argparse.Namespace) -> int:
+    from dlcourse import stubs
+
+    repo = Path(args.repo).resolve() if args.repo else stubs.REPO_ROOT
+    if not (repo / "dlcourse").is_dir() or not (repo / "solutions").is_dir():
+        raise DlcourseError(f"{repo} is not a dlcourse source checkout (needs dlcourse/ and solutions/); "
+                            "pass --repo PATH.")
+    if args.check:
+        problems = stubs.check(repo)
+        if problems:
+            print("exercises/ is out of sync with the reference; run `dlcourse exercises` and commit:")
+            print("\n".join("  " + p for p in problems))
+            return 1
+        print("exercises/ is in sync with the reference.")
+        return 0
+    written = stubs.write(repo)
+    print(f"wrote {len(written)} files under {repo / 'exercises'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="dlcourse", description="Deep Learning Homework 3: reference code, data, "
+                                "training, autograder and exercises.")
+    p.add_argument("--version", action="version", version=f"dlcourse {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    data = sub.add_parser("data", help="fetch data sets and show what is present")
+    dsub = data.add_subparsers(dest="data_command", metavar="ACTION")
+    fetch = dsub.add_parser("fetch", help="provision a data set into the data root")
+    fetch.add_argument("dataset", choices=["fashion-mnist", "standin"])
+    fetch.add_argument("--root", help="data root (default: $DLCOURSE_DATA or the user cache dir)")
+    fetch.add_argument("--quiet", action="store_true")
+    fetch.set_defaults(func=_data_fetch)
+    st = dsub.add_parser("status", help="show which data sets are present and valid")
+    st.set_defaults(func=_data_status)
+    data.set_defaults(func=lambda a: (data.print_help(), 0)[1])
+
+    g = sub.add_parser("grade", help="grade a submission folder (default ./exercises) or the reference")
+    g.add_argument("path", nargs="?", default="exercises")
+    g.add_argument("--reference", action="store_true", help="grade the reference implementation")
+    g.add_argument("--problem", action="append", choices=["1", "2", "3"], help="only this problem (repeatable)")
+    g.add_argument("--gradescope", metavar="PATH", help="also write a Gradescope results.json to PATH")
+    g.add_argument("--fail-under", type=float, help="exit 1 when the score is below this")
+    g.add_argument("--quiet", action="store_true")
+    g.set_defaults(func=_grade)
+
+    e = sub.add_parser("exercises", help="regenerate exercises/ from the reference (maintainers)")
+    e.add_argument("--check", action="store_true", help="exit 1 when exercises/ is out of date")
+    e.add_argument("--repo", help="repository root (default: the checkout dlcourse is imported from)")
+    e.set_defaults(func=_exercises)
+
+    for modname in PROBLEM_CLIS:
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as err:
+            if err.name == modname:
+                continue
+            raise
+        mod.register(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except DlcourseError as e:
+        print(f"dlcourse: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dlcourse: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Binary cross-entropy losses of the DCGAN, on logits, and the homework's optimisers."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+LEARNING_RATE = 1e-4
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """BCE of the discriminator: real images labelled 1, generated ones 0, summed (as in the Keras tutorial).
+
+    ``(B,)`` logits, ``(B',)`` logits -> scalar. Works on logits (``BCEWithLogits``) for numerical stability.
+    """
+    # BEGIN SOLUTION
+    real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return real + fake
+    # END SOLUTION
+
+
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating BCE of the generator: it wants its images labelled real (1). ``(B,)`` -> scalar."""
+    # BEGIN SOLUTION
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+    # END SOLUTION
+
+
+def make_optimizers(generator: nn.Module, discriminator: nn.Module) -> tuple[torch.optim.Adam, torch.optim.Adam]:
+    """Adam with learning rate 1e-4 for each network: returns ``(opt_g, opt_d)``."""
+    # BEGIN SOLUTION
+    return (torch.optim.Adam(generator.parameters(), lr=LEARNING_RATE),
+            torch.optim.Adam(discriminator.parameters(), lr=LEARNING_RATE))
+    # END SOLUTION

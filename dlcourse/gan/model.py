@@ -1,0 +1,106 @@
+"""The homework's DCGAN for 28x28 grayscale images (the Keras DCGAN tutorial architecture).
+
+Discriminator: 5x5 convolutions with stride 2, ``1x28x28 -> 64x14x14 -> 128x7x7``, each followed by
+LeakyReLU(0.3) and Dropout(0.3), then a dense layer from ``128*7*7`` to one logit.
+
+Generator: a bias-free dense layer from a 100-d unit-Gaussian noise vector to ``7*7*256``, then
+bias-free 5x5 transposed convolutions ``256x7x7 -> 128x7x7 -> 64x14x14 -> 1x28x28``; every layer but
+the last is followed by BatchNorm and LeakyReLU(0.3), the last by tanh. The homework is silent about
+what follows the dense layer; like the Keras tutorial it comes from, we use BatchNorm then LeakyReLU
+(the grader accepts either reading). Parameter counts: G 2,305,472, D 212,865.
+
+Note the slope: 0.3 is Keras's default for LeakyReLU; PyTorch's default is 0.01.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+NOISE_DIM = 100
+LEAKY_SLOPE = 0.3
+DROPOUT = 0.3
+
+
+class Discriminator(nn.Module):
+    """``(B, 1, 28, 28)`` images in ``[-1, 1]`` -> ``(B,)`` logits (real > 0)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        # BEGIN SOLUTION
+        self.features = nn.Sequential(
+            nn.Conv2d(1, 64, kernel_size=5, stride=2, padding=2),  # -> (B, 64, 14, 14)
+            nn.LeakyReLU(LEAKY_SLOPE),
+            nn.Dropout(DROPOUT),
+            nn.Conv2d(64, 128, kernel_size=5, stride=2, padding=2),  # -> (B, 128, 7, 7)
+            nn.LeakyReLU(LEAKY_SLOPE),
+            nn.Dropout(DROPOUT),
+        )
+        self.head = nn.Linear(128 * 7 * 7, 1)
+        # END SOLUTION
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # BEGIN SOLUTION
+        return self.head(self.features(x).flatten(1)).squeeze(1)
+        # END SOLUTION
+
+
+class Generator(nn.Module):
+    """``(B, 100)`` noise -> ``(B, 1, 28, 28)`` images in ``[-1, 1]``."""
+
+    def __init__(self, noise_dim: int = NOISE_DIM) -> None:
+        super().__init__()
+        self.noise_dim = noise_dim
+        # BEGIN SOLUTION
+        self.project = nn.Sequential(
+            nn.Linear(noise_dim, 7 * 7 * 256, bias=False),  # -> (B, 12544)
+            nn.BatchNorm1d(7 * 7 * 256),
+            nn.LeakyReLU(LEAKY_SLOPE),
+        )
+        self.deconv = nn.Sequential(
+            nn.ConvTranspose2d(256, 128, 5, stride=1, padding=2, bias=False),  # -> (B, 128, 7, 7)
+            nn.BatchNorm2d(128),
+            nn.LeakyReLU(LEAKY_SLOPE),
+            nn.ConvTranspose2d(128, 64, 5, stride=2, padding=2, output_padding=1, bias=False),  # -> (B, 64, 14, 14)
+            nn.BatchNorm2d(64),
+            nn.LeakyReLU(LEAKY_SLOPE),
+            nn.ConvTranspose2d(64, 1, 5, stride=2, padding=2, output_padding=1, bias=False),  # -> (B, 1, 28, 28)
+            nn.Tanh(),
+        )
+        # END SOLUTION
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        # BEGIN SOLUTION
+        return self.deconv(self.project(z).view(-1, 256, 7, 7))
+        # END SOLUTION
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def shape_table(module: nn.Module, example: torch.Tensor) -> list[tuple[str, str, tuple[int, ...], int]]:
+    """Run ``example`` through ``module`` and record every leaf layer's output shape.
+
+    Returns rows ``(name, layer repr, output shape without batch, parameters)``: the architecture
+    table of the book is computed with this, never typed by hand.
+    """
+    rows: list[tuple[str, str, tuple[int, ...], int]] = []
+    hooks = []
+    for name, layer in module.named_modules():
+        if len(list(layer.children())) == 0:
+            def hook(mod, inp, out, name=name):
+                rows.append((name, mod.__class__.__name__ + "(" + mod.extra_repr() + ")",
+                             tuple(out.shape[1:]), sum(p.numel() for p in mod.parameters())))
+            hooks.append(layer.register_forward_hook(hook))
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            module(example)
+    finally:
+        module.train(was_training)
+        for h in hooks:
+            h.remove()
+    return rows

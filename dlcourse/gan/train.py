@@ -1,0 +1,268 @@
+"""The DCGAN trainer: the homework's 50 epochs, with checkpoints, resume, grids and logs.
+
+Reads top-down: the config, the data (the whole training set resident on the device as one tensor;
+no DataLoader, since FashionMNIST is 47 MB as float32), the loop, and what one epoch leaves behind
+in the run directory::
+
+    run/
+      config.json          the GanConfig
+      checkpoint.pt        latest epoch: G, D, both optimisers, RNG states, epoch, config (atomic)
+      generator_epoch_010.pt  generator weights at each snapshot epoch (for metrics and the book)
+      samples/epoch_010.png   fixed-noise grid at each snapshot epoch
+      progress/epoch_001.png  fixed-noise grid after every epoch (for progress.gif)
+      losses.csv           per-step losses: epoch, step, d_loss, g_loss
+      losses.png, progress.gif
+      metrics.json         provenance (command, seed, commit, device, duration) and per-epoch losses
+
+Resume: a killed run restarts from the last completed epoch with every RNG state restored, so it
+ends with weights identical to an uninterrupted run (on CPU; ``tests/test_gan_resume.py``).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm.auto import tqdm
+
+from dlcourse.errors import ConfigError, DlcourseError
+from dlcourse.gan.losses import make_optimizers
+from dlcourse.gan.model import NOISE_DIM, Discriminator, Generator
+from dlcourse.gan.step import train_step
+from dlcourse.io import provenance, save_torch_atomic, write_json_atomic
+
+BATCH_SIZES = (16, 32, 64)
+
+
+@dataclass
+class GanConfig:
+    """Everything that defines a run (saved as config.json and inside every checkpoint)."""
+
+    epochs: int = 50
+    batch_size: int = 64  # the homework allows 16, 32 or 64
+    seed: int = 0
+    train_subset: int | None = None  # first N training images; None = all 60,000
+    snapshot_epochs: tuple[int, ...] = (10, 30, 50)
+    n_fixed: int = 64  # fixed-noise samples for progress grids (8 x 8)
+    device: str = "auto"  # "auto" = CUDA when present
+    data_root: str | None = None
+
+    def validate(self) -> None:
+        if self.batch_size not in BATCH_SIZES:
+            raise ConfigError(f"batch size {self.batch_size} is not one the homework allows: use one of {BATCH_SIZES}")
+        if self.epochs < 1:
+            raise ConfigError(f"epochs must be >= 1, got {self.epochs}")
+        if self.train_subset is not None and self.train_subset < self.batch_size:
+            raise ConfigError(f"train_subset={self.train_subset} is smaller than one batch ({self.batch_size})")
+
+    def same_run(self, other: dict) -> bool:
+        """Whether a saved config describes the same run (``device`` and ``data_root`` may differ)."""
+        mine = {k: v for k, v in asdict(self).items() if k not in ("device", "data_root")}
+        theirs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in other.items() if k in mine}
+        return mine == theirs
+
+
+@dataclass
+class RunResult:
+    """What :func:`train` returns: the run directory and the trained networks."""
+
+    out: Path
+    generator: Generator
+    discriminator: Discriminator
+    epochs_done: int
+    metrics: dict = field(default_factory=dict)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError as e:
+        raise ConfigError(f"unknown device {name!r}: use auto, cpu or cuda") from e
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' asked for, but no CUDA GPU is visible; use --device auto or cpu")
+    return dev
+
+
+def fixed_noise(cfg: GanConfig) -> torch.Tensor:
+    """The run's fixed noise ``(n_fixed, 100)``: the same for every epoch and every run with this seed."""
+    return torch.randn(cfg.n_fixed, NOISE_DIM, generator=torch.Generator().manual_seed(cfg.seed + 10_000))
+
+
+@torch.no_grad()
+def sample_grid(generator: Generator, noise: torch.Tensor, path: Path, title: str | None = None) -> None:
+    """Generate from ``noise`` in eval mode and save a square grid PNG (atomic)."""
+    from torchvision.utils import save_image
+
+    from dlcourse.io import atomic_path
+
+    was = generator.training
+    generator.eval()
+    images = generator(noise.to(next(generator.parameters()).device)).cpu()
+    generator.train(was)
+    nrow = int(math.isqrt(len(images)))
+    with atomic_path(path, suffix=".png") as tmp:
+        save_image(images, tmp, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2, format="png")
+
+
+def _rng_state(gen: torch.Generator, device: torch.device) -> dict:
+    state = {"torch": torch.get_rng_state(), "data": gen.get_state()}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def _set_rng_state(state: dict, gen: torch.Generator, device: torch.device) -> None:
+    torch.set_rng_state(state["torch"])
+    gen.set_state(state["data"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+
+
+def _append_losses(path: Path, epoch: int, d: torch.Tensor, g: torch.Tensor) -> None:
+    new = not path.exists()
+    with open(path, "a", newline="") as f:
+        w = csv.writer(f)
+        if new:
+            w.writerow(["epoch", "step", "d_loss", "g_loss"])
+        for i, (dl, gl) in enumerate(zip(d.tolist(), g.tolist())):
+            w.writerow([epoch, i, f"{dl:.6f}", f"{gl:.6f}"])
+
+
+def _truncate_losses(path: Path, last_epoch: int) -> None:
+    """Keep only the rows of epochs ``<= last_epoch`` (a killed run may have logged a partial epoch)."""
+    if not path.exists():
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    keep = [rows[0]] + [r for r in rows[1:] if int(r[0]) <= last_epoch]
+    from dlcourse.io import atomic_path
+
+    with atomic_path(path, suffix=".csv") as tmp, open(tmp, "w", newline="") as f:
+        csv.writer(f).writerows(keep)
+
+
+def train(cfg: GanConfig, out: str | Path, *, resume: bool = True, quiet: bool = False,
+          stop_after_epoch: int | None = None) -> RunResult:
+    """Train the DCGAN of the homework and write the run directory ``out``.
+
+    With ``resume`` (default) an existing run with the same config continues from its last
+    checkpoint, and a finished one returns at once. ``stop_after_epoch`` ends early (tests).
+    """
+    cfg.validate()
+    out = Path(out)
+    device = resolve_device(cfg.device)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_path = out / "checkpoint.pt"
+
+    torch.manual_seed(cfg.seed)  # weight init and dropout
+    data_gen = torch.Generator().manual_seed(cfg.seed)  # data order and noise
+    generator, discriminator = Generator().to(device), Discriminator().to(device)
+    opt_g, opt_d = make_optimizers(generator, discriminator)
+
+    start_epoch, elapsed, history = 0, 0.0, []
+    if ckpt_path.exists():
+        if not resume:
+            raise DlcourseError(f"{out} already holds a run (checkpoint.pt); pass --resume to continue it "
+                                "or choose another --out")
+        ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
+        if not cfg.same_run(ckpt["config"]):
+            raise DlcourseError(f"{ckpt_path} belongs to a different run (config {ckpt['config']}); "
+                                "choose another --out for this config")
+        generator.load_state_dict(ckpt["generator"])
+        discriminator.load_state_dict(ckpt["discriminator"])
+        opt_g.load_state_dict(ckpt["opt_g"])
+        opt_d.load_state_dict(ckpt["opt_d"])
+        _set_rng_state(ckpt["rng"], data_gen, device)
+        start_epoch, elapsed, history = ckpt["epoch"], ckpt["elapsed_s"], ckpt["history"]
+    _truncate_losses(out / "losses.csv", start_epoch)
+    write_json_atomic(out / "config.json", asdict(cfg))
+
+    from dlcourse.data import fashion_mnist
+
+    images, _ = fashion_mnist.tensors(train=True, root=Path(cfg.data_root) if cfg.data_root else None,
+                                      limit=cfg.train_subset)
+    images = images.to(device)  # (N, 1, 28, 28) in [-1, 1], resident for the whole run
+    n = len(images)
+    steps = math.ceil(n / cfg.batch_size)
+    noise_fixed = fixed_noise(cfg)
+    show_bar = not quiet and sys.stderr.isatty()
+    meta = provenance(cfg.seed, device, config=asdict(cfg), train_images=n)
+
+    last = min(cfg.epochs, stop_after_epoch or cfg.epochs)
+    for epoch in range(start_epoch + 1, last + 1):
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, generator=data_gen).to(device)
+        noise = torch.randn(steps, cfg.batch_size, NOISE_DIM, generator=data_gen).to(device)
+        d_hist = torch.zeros(steps, device=device)
+        g_hist = torch.zeros(steps, device=device)
+        generator.train()
+        discriminator.train()
+        for i in tqdm(range(steps), desc=f"epoch {epoch}/{cfg.epochs}", disable=not show_bar, leave=False):
+            idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
+            d_hist[i], g_hist[i] = train_step(generator, discriminator, opt_g, opt_d, images[idx], noise[i, :len(idx)])
+        d_cpu, g_cpu = d_hist.cpu(), g_hist.cpu()  # one host sync per epoch
+        seconds = time.perf_counter() - t0
+        elapsed += seconds
+        history.append({"epoch": epoch, "d_loss": d_cpu.mean().item(), "g_loss": g_cpu.mean().item(),
+                        "seconds": round(seconds, 3)})
+        _append_losses(out / "losses.csv", epoch, d_cpu, g_cpu)
+        sample_grid(generator, noise_fixed, out / "progress" / f"epoch_{epoch:03d}.png")
+        if epoch in cfg.snapshot_epochs or epoch == cfg.epochs:
+            sample_grid(generator, noise_fixed, out / "samples" / f"epoch_{epoch:03d}.png")
+            save_torch_atomic(generator.state_dict(), out / f"generator_epoch_{epoch:03d}.pt")
+        save_torch_atomic({
+            "generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
+            "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
+            "rng": _rng_state(data_gen, device), "epoch": epoch, "config": asdict(cfg),
+            "elapsed_s": elapsed, "history": history,
+        }, ckpt_path)
+        if not quiet:
+            print(f"epoch {epoch:3d}/{cfg.epochs}  d_loss {history[-1]['d_loss']:.4f}  "
+                  f"g_loss {history[-1]['g_loss']:.4f}  {seconds:6.1f} s", flush=True)
+        _write_metrics(out, meta, history, elapsed, cfg)
+
+    done = history[-1]["epoch"] if history else 0
+    if done == cfg.epochs and not (out / "progress.gif").exists():
+        finish(out)
+    metrics = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").exists() else {}
+    return RunResult(out, generator, discriminator, done, metrics)
+
+
+def _write_metrics(out: Path, meta: dict, history: list[dict], elapsed: float, cfg: GanConfig) -> None:
+    path = out / "metrics.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    record = {**old, "provenance": old.get("provenance", meta), "last_command": meta["command"],
+              "epochs_done": history[-1]["epoch"], "epochs": cfg.epochs,
+              "train_seconds": round(elapsed, 1), "history": history}
+    write_json_atomic(path, record)
+
+
+def finish(out: Path) -> None:
+    """Draw the loss curves (losses.png) and the fixed-noise animation (progress.gif) of a run."""
+    from dlcourse.gan.plots import loss_curves, progress_gif
+
+    loss_curves(out / "losses.csv", out / "losses.png")
+    progress_gif(sorted((out / "progress").glob("epoch_*.png")), out / "progress.gif")
+
+
+def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
+    """A generator from ``generator_epoch_XXX.pt`` (state dict) or a full ``checkpoint.pt``."""
+    path = Path(path)
+    if not path.is_file():
+        raise DlcourseError(f"{path} does not exist: pass a generator_epoch_XXX.pt or checkpoint.pt of a run")
+    state = torch.load(path, map_location=device, weights_only=True)
+    state = state.get("generator", state)
+    gen = Generator()
+    try:
+        gen.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
+    except RuntimeError as e:
+        raise DlcourseError(f"{path} does not hold weights of the homework's Generator: {e}") from e
+    return gen.to(device).eval()

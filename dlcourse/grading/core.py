@@ -1,0 +1,319 @@
+"""Grader machinery: a submission, checks with points, an isolated runner, and reports.
+
+A *submission* is a folder laid out like the reference package: the student's version of
+``dlcourse/minimax/dynamics.py`` is ``<folder>/minimax/dynamics.py`` (``exercises/`` is such a
+folder). Each *check* is a function ``check(sub: Submission) -> str | None`` that loads the modules it
+needs with :meth:`Submission.module` and raises :class:`CheckFailed` with a message for the student
+when something is wrong. Every check runs in its own process (forked from a server that already
+imported torch, so a check starts in milliseconds) with a timeout: a crash, ``sys.exit`` or an endless
+loop in student code costs that check only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import importlib.util
+import io
+import json
+import multiprocessing as mp
+import os
+import sys
+import time
+import traceback
+import types
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+#: The reference package; a submission mirrors its layout below this name.
+REFERENCE_PACKAGE = "dlcourse"
+#: Name under which a submission folder is imported (``submission.minimax.dynamics``).
+SUBMISSION_PACKAGE = "submission"
+#: Problem modules that define ``CHECKS``, in homework order.
+CHECK_MODULES = ("dlcourse.grading.minimax", "dlcourse.grading.clip", "dlcourse.grading.gan")
+#: Points of each problem (3 problems x 5 points).
+QUESTION_POINTS = {"Problem 1": 5.0, "Problem 2": 5.0, "Problem 3": 5.0}
+
+
+class CheckFailed(AssertionError):
+    """Raised by a check: the message tells the student what was expected, what was found, and a hint."""
+
+
+def expect(condition: bool, message: str) -> None:
+    """Raise :class:`CheckFailed` with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise CheckFailed(message)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One graded part: ``func`` is ``"module:function"``, run against a submission."""
+
+    id: str  # short id, e.g. "1a"
+    question: str  # e.g. "Problem 1"
+    title: str  # e.g. "(a) saddle point"
+    points: float
+    func: str
+    timeout: float = 60.0
+
+    @property
+    def name(self) -> str:
+        return f"{self.question} {self.title}"
+
+    def resolve(self) -> Callable[[Submission], str | None]:
+        mod, _, fn = self.func.partition(":")
+        return getattr(importlib.import_module(mod), fn)
+
+
+class Submission:
+    """Loads the student's modules (or the reference ones) by their reference module name.
+
+    ``Submission(None)`` is the reference itself; ``Submission("exercises")`` a student folder.
+    """
+
+    def __init__(self, root: str | os.PathLike | None):
+        self.root = Path(root).resolve() if root is not None else None
+
+    @property
+    def is_reference(self) -> bool:
+        return self.root is None
+
+    def path_of(self, name: str) -> Path:
+        """The file of reference module ``name`` (``dlcourse.minimax.dynamics``) in this submission."""
+        rel = name.removeprefix(REFERENCE_PACKAGE + ".").replace(".", "/") + ".py"
+        return (self.root or Path(__file__).resolve().parents[1]) / rel
+
+    def module(self, name: str) -> types.ModuleType:
+        """Import reference module ``name`` from this submission (student file, or the reference)."""
+        if self.root is None:
+            return importlib.import_module(name)
+        path = self.path_of(name)
+        if not path.is_file():
+            raise CheckFailed(
+                f"expected the file {path} (your version of {name}), but it does not exist. "
+                "Hint: regenerate the exercises with `dlcourse exercises` or restore the file."
+            )
+        self._register_package()
+        return importlib.import_module(SUBMISSION_PACKAGE + "." + name.removeprefix(REFERENCE_PACKAGE + "."))
+
+    def _register_package(self) -> None:
+        """Make ``submission`` a package rooted at the submission folder (relative imports work)."""
+        pkg = sys.modules.get(SUBMISSION_PACKAGE)
+        if pkg is not None and list(getattr(pkg, "__path__", [])) == [str(self.root)]:
+            return
+        for key in [k for k in sys.modules if k == SUBMISSION_PACKAGE or k.startswith(SUBMISSION_PACKAGE + ".")]:
+            del sys.modules[key]
+        spec = importlib.util.spec_from_loader(SUBMISSION_PACKAGE, loader=None, is_package=True)
+        pkg = importlib.util.module_from_spec(spec)
+        pkg.__path__ = [str(self.root)]
+        sys.modules[SUBMISSION_PACKAGE] = pkg
+
+
+@dataclass
+class Result:
+    """The outcome of one check."""
+
+    check: Check
+    score: float
+    status: str  # "passed" | "failed" | "not implemented" | "error" | "timeout" | "crashed"
+    message: str
+    seconds: float = 0.0
+    output: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+def _short_traceback(exc: BaseException, root: Path | None) -> str:
+    """The last frames of ``exc``, keeping the student's files (or the last frame) only."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    mine = [f for f in frames if root is not None and str(root) in f.filename] or frames[-1:]
+    return "".join(traceback.format_list(mine[-3:])).rstrip()
+
+
+def _outcome(check: Check, sub: Submission) -> dict:
+    """Run ``check`` here and now; never raises. Returns the fields of a :class:`Result`."""
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+            msg = check.resolve()(sub)
+        return {"status": "passed", "message": msg or "correct", "output": buf.getvalue()}
+    except CheckFailed as e:
+        return {"status": "failed", "message": str(e), "output": buf.getvalue()}
+    except NotImplementedError as e:
+        return {
+            "status": "not implemented",
+            "message": f"not implemented yet ({e or 'raise NotImplementedError'}): fill in the function and rerun.",
+            "output": buf.getvalue(),
+        }
+    except SystemExit as e:
+        return {"status": "crashed", "message": f"your code called sys.exit({e.code!r}); return a value instead.",
+                "output": buf.getvalue()}
+    except Exception as e:  # noqa: BLE001 - any error in student code is reported, not raised
+        return {
+            "status": "error",
+            "message": f"your code raised {type(e).__name__}: {e}\n{_short_traceback(e, sub.root)}",
+            "output": buf.getvalue(),
+        }
+
+
+def _child(check: Check, root: str | None, conn) -> None:
+    """Entry point of the isolated process: run the check, send the outcome through ``conn``."""
+    import torch
+
+    torch.set_num_threads(1)  # checks are small; one thread avoids oversubscribing the 2 cores
+    conn.send(_outcome(check, Submission(root)))
+    conn.close()
+
+
+_CONTEXT: mp.context.BaseContext | None = None
+
+
+def _context() -> mp.context.BaseContext:
+    """A forkserver context that imports torch once; each check forks from it in milliseconds."""
+    global _CONTEXT
+    if _CONTEXT is None:
+        method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+        _CONTEXT = mp.get_context(method)
+        if method == "forkserver":
+            _CONTEXT.set_forkserver_preload(["torch", "numpy", __name__])
+    return _CONTEXT
+
+
+def run_check(check: Check, sub: Submission, *, isolate: bool = True) -> Result:
+    """Run one check against a submission; isolated in a child process with a timeout by default."""
+    t0 = time.perf_counter()
+    if not isolate:
+        out = _outcome(check, sub)
+    else:
+        ctx = _context()
+        recv, send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_child, args=(check, str(sub.root) if sub.root else None, send), daemon=True)
+        proc.start()
+        send.close()
+        out = None
+        if recv.poll(check.timeout):
+            try:
+                out = recv.recv()
+            except EOFError:
+                out = None
+        proc.join(5 if out is not None else 0.1)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        if out is None:
+            if proc.exitcode is None or proc.exitcode == -9 and time.perf_counter() - t0 >= check.timeout:
+                out = {"status": "timeout", "output": "",
+                       "message": f"no answer within {check.timeout:.0f} s: an endless loop, or far too slow. "
+                                  "Hint: check your loop bounds and avoid Python loops over tensor elements."}
+            else:
+                out = {"status": "crashed", "output": "",
+                       "message": f"the process running your code died (exit code {proc.exitcode}): "
+                                  "did it call os._exit, segfault, or run out of memory?"}
+        recv.close()
+    score = check.points if out["status"] == "passed" else 0.0
+    return Result(check=check, score=score, seconds=time.perf_counter() - t0, **out)
+
+
+def all_checks(problems: Sequence[str] | None = None) -> list[Check]:
+    """Every check of the homework (or of the named problems: ``"1"``, ``"2"``, ``"3"``)."""
+    checks: list[Check] = []
+    for modname in CHECK_MODULES:
+        try:
+            mod = importlib.import_module(modname)
+        except ModuleNotFoundError as e:
+            if e.name == modname:
+                continue  # that problem's grader is not written yet
+            raise
+        checks.extend(mod.CHECKS)
+    if problems:
+        wanted = {f"Problem {p}" for p in problems}
+        checks = [c for c in checks if c.question in wanted]
+    return checks
+
+
+def grade(root: str | os.PathLike | None, checks: Sequence[Check] | None = None, *,
+          isolate: bool = True, on_result: Callable[[Result], None] | None = None) -> list[Result]:
+    """Grade a submission folder (``None``: the reference) with ``checks`` (default: all)."""
+    sub = Submission(root)
+    results = []
+    for check in checks if checks is not None else all_checks():
+        r = run_check(check, sub, isolate=isolate)
+        results.append(r)
+        if on_result:
+            on_result(r)
+    return results
+
+
+@dataclass
+class Report:
+    """Scores per question and in total, renderable as a table or Gradescope JSON."""
+
+    results: list[Result]
+    questions: dict[str, float] = field(default_factory=lambda: dict(QUESTION_POINTS))
+
+    @property
+    def score(self) -> float:
+        return sum(r.score for r in self.results)
+
+    def by_question(self) -> dict[str, tuple[float, float]]:
+        """``{question: (score, max)}`` for the questions that have checks."""
+        out: dict[str, tuple[float, float]] = {}
+        for r in self.results:
+            s, m = out.get(r.check.question, (0.0, 0.0))
+            out[r.check.question] = (s + r.score, m + r.check.points)
+        return out
+
+    @property
+    def max_score(self) -> float:
+        return sum(m for _, m in self.by_question().values())
+
+    def table(self, width: int = 100) -> str:
+        """A plain-text table: part, points, status and the message (wrapped)."""
+        import textwrap
+
+        lines = [f"{'part':<38} {'points':>9}  {'status':<15} message", "-" * width]
+        for r in self.results:
+            msg = textwrap.wrap(r.message.splitlines()[0] if r.message else "", width - 66) or [""]
+            lines.append(f"{r.check.name:<38.38} {r.score:>4g}/{r.check.points:<4g}  {r.status:<15} {msg[0]}")
+            for cont in msg[1:]:
+                lines.append(" " * 66 + cont)
+            for extra in r.message.splitlines()[1:]:
+                lines.append(" " * 66 + extra)
+        lines.append("-" * width)
+        for q, (s, m) in self.by_question().items():
+            lines.append(f"{q:<38} {s:>4g}/{m:<4g}")
+        lines.append(f"{'Total':<38} {self.score:>4g}/{self.max_score:<4g}")
+        return "\n".join(lines)
+
+    def gradescope(self) -> dict:
+        """The Gradescope autograder ``results.json`` structure."""
+        return {
+            "score": self.score,
+            "execution_time": round(sum(r.seconds for r in self.results), 2),
+            "output": f"Total {self.score:g}/{self.max_score:g}",
+            "visibility": "visible",
+            "tests": [
+                {
+                    "name": r.check.name,
+                    "number": r.check.id,
+                    "score": r.score,
+                    "max_score": r.check.points,
+                    "status": "passed" if r.passed else "failed",
+                    "output": r.message + (f"\n--- your code printed ---\n{r.output[-2000:]}" if r.output else ""),
+                    "visibility": "visible",
+                }
+                for r in self.results
+            ],
+        }
+
+    def write_gradescope(self, path: str | os.PathLike) -> None:
+        from dlcourse.io import write_json_atomic
+
+        write_json_atomic(path, self.gradescope())
+
+    def to_json(self) -> str:
+        return json.dumps([{**asdict(r.check), **{k: v for k, v in asdict(r).items() if k != "check"}}
+                           for r in self.results], indent=2)
