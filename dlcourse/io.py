@@ -115,3 +115,21 @@ def provenance(seed: int | None, device: Any = None, **extra: Any) -> dict[str, 
         "started_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         **extra,
     }
+
+
+def source_fingerprint(package_dir: str | os.PathLike | None = None, length: int = 12) -> str:
+    """A short hash of every ``.py`` file of the dlcourse package (paths and contents).
+
+    The book and the notebook tests key their run directories and execution cache on it, so results
+    are reused while the code is unchanged and recomputed as soon as any reference code changes.
+    """
+    root = Path(package_dir) if package_dir else Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        h.update(path.relative_to(root).as_posix().encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()[:length]

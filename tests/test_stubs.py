@@ -1,0 +1,159 @@
+"""The exercise generator: solution regions, relative imports, notebooks, the sync check."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from dlcourse import stubs
+from dlcourse.cli import main
+
+REF = textwrap.dedent('''
+    """A reference module."""
+    from dlcourse.pkg.other import helper
+    from dlcourse.io import md5sum
+
+
+    def square(x):
+        """Return x squared."""
+        # BEGIN SOLUTION
+        return x * x
+        # END SOLUTION
+
+
+    class Net:
+        def forward(self, x):
+            # BEGIN SOLUTION
+            y = x + 1
+            return y
+            # END SOLUTION
+''')
+
+NOTEBOOK = textwrap.dedent('''
+    ---
+    jupytext:
+      text_representation:
+        extension: .md
+        format_name: myst
+    kernelspec:
+      display_name: Python 3
+      language: python
+      name: python3
+    ---
+
+    # Title
+
+    The question.
+
+    <!-- BEGIN SOLUTION -->
+    The answer is $x^2$.
+    <!-- END SOLUTION -->
+
+    ```{code-cell} ipython3
+    from dlcourse.pkg.mod import square
+    import dlcourse.io
+    ```
+
+    ```{code-cell} ipython3
+    :tags: [solution]
+
+    print(square(3))
+    ```
+''').lstrip()
+
+
+def test_regions_become_not_implemented_and_docstrings_stay():
+    out = stubs.stub_source(REF)
+    assert "return x * x" not in out and "y = x + 1" not in out
+    assert '"""Return x squared."""' in out
+    assert '\n    raise NotImplementedError("square: your code here")' in out
+    assert '\n        raise NotImplementedError("forward: your code here")' in out
+    compile(out, "<stub>", "exec")
+
+
+@pytest.mark.parametrize("bad,words", [
+    ("def f():\n    # BEGIN SOLUTION\n    return 1\n", "never closed"),
+    ("def f():\n    # END SOLUTION\n", "without a matching"),
+    ("def f():\n    # BEGIN SOLUTION\n    # BEGIN SOLUTION\n    # END SOLUTION\n", "nested"),
+    ("# BEGIN SOLUTION\nx = 1\n# END SOLUTION\n", "inside a function"),
+])
+def test_malformed_markers_are_errors_with_a_line_number(bad, words):
+    with pytest.raises(stubs.StubError, match=words) as err:
+        stubs.stub_source(bad, "mod.py")
+    assert "mod.py:" in str(err.value)
+
+
+def test_imports_of_stubbed_modules_become_relative():
+    text = stubs._relative_imports(REF, Path("pkg/mod.py"), {Path("pkg/mod.py"), Path("pkg/other.py")})
+    assert "from .other import helper" in text
+    assert "from dlcourse.io import md5sum" in text  # not stubbed: unchanged
+    text = stubs._relative_imports(REF, Path("sub/mod.py"), {Path("sub/mod.py"), Path("pkg/other.py")})
+    assert "from ..pkg.other import helper" in text
+
+
+def _fake_repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    (root / "dlcourse" / "pkg").mkdir(parents=True)
+    (root / "dlcourse" / "pkg" / "mod.py").write_text(REF)
+    (root / "dlcourse" / "pkg" / "plain.py").write_text("X = 1\n")
+    (root / "solutions").mkdir()
+    (root / "solutions" / "nb.md").write_text(NOTEBOOK)
+    return root
+
+
+def test_generate_check_and_staleness(tmp_path):
+    root = _fake_repo(tmp_path)
+    assert stubs.check(root)  # nothing generated yet
+    stubs.write(root)
+    ex = root / "exercises"
+    assert (ex / "pkg" / "mod.py").is_file() and not (ex / "pkg" / "plain.py").exists()
+    assert (ex / "pkg" / "__init__.py").is_file() and (ex / "test_homework.py").is_file()
+    assert stubs.check(root) == []
+    # the reference changes -> out of date
+    (root / "dlcourse" / "pkg" / "mod.py").write_text(REF.replace("x * x", "x ** 2"))
+    assert stubs.check(root) == []  # solution body changed only: stub identical
+    (root / "dlcourse" / "pkg" / "mod.py").write_text(REF.replace("Return x squared", "Return x**2"))
+    assert any(p.startswith("out of date: exercises/pkg/mod.py") for p in stubs.check(root))
+    stubs.write(root)
+    (ex / "pkg" / "leftover.py").write_text("")
+    assert stubs.check(root) == ["not generated (stale): exercises/pkg/leftover.py"]
+    stubs.write(root)
+    assert not (ex / "pkg" / "leftover.py").exists()
+
+
+def test_student_notebook_has_no_answers_and_imports_student_code(tmp_path):
+    root = _fake_repo(tmp_path)
+    stubs.write(root)
+    nb = json.loads((root / "exercises" / "notebooks" / "nb.ipynb").read_text())
+    text = json.dumps(nb)
+    assert "The answer is" not in text and "print(square(3))" not in text
+    assert "Your answer:" in text and "YOUR CODE HERE" in text
+    sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+    assert any("_register_package" in s for s in sources)
+    assert any("from submission.pkg.mod import square" in s for s in sources)
+    assert any("import dlcourse.io" in s for s in sources)
+
+
+def test_cli_check_fails_when_stale(tmp_path, capsys):
+    root = _fake_repo(tmp_path)
+    assert main(["exercises", "--check", "--repo", str(root)]) == 1
+    assert "out of sync" in capsys.readouterr().out
+    assert main(["exercises", "--repo", str(root)]) == 0
+    assert main(["exercises", "--check", "--repo", str(root)]) == 0
+
+
+def test_repository_exercises_are_in_sync(repo):
+    assert stubs.check(repo) == [], "run `dlcourse exercises` and commit exercises/"
+
+
+def test_generated_stub_modules_import(repo):
+    """Every generated stub compiles and its module-level code runs (imports resolve)."""
+    from dlcourse.grading.core import Submission
+
+    sub = Submission(repo / "exercises")
+    for rel in stubs.solution_modules():
+        name = "dlcourse." + rel.with_suffix("").as_posix().replace("/", ".")
+        sub.module(name)
