@@ -52,8 +52,10 @@ def shared_env(session: nox.Session) -> dict[str, str]:
     return env
 
 
-def run(session: nox.Session, env: dict[str, str], *args: str) -> None:
-    session.run(*args, external=True, env=env)
+def run(session: nox.Session, env: dict[str, str], program: str, *args: str) -> None:
+    """Run ``program`` from the shared environment (nox looks programs up on its own PATH otherwise)."""
+    exe = BIN / program
+    session.run(str(exe) if exe.exists() else program, *args, external=True, env=env)
 
 
 def fetch_data(session: nox.Session, env: dict[str, str]) -> None:

@@ -59,8 +59,6 @@ suppress_warnings = ["myst.header"]
 html_theme = "sphinx_book_theme"
 html_title = "dlcourse: Homework 3"
 html_theme_options = {
-    "repository_url": "https://example.invalid/dlcourse",
-    "use_repository_button": False,
     "show_toc_level": 2,
     "home_page_in_toc": True,
 }
