@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.gan.losses import make_optimizers
@@ -143,6 +143,8 @@ def _truncate_losses(path: Path, last_epoch: int) -> None:
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
     keep = [rows[0]] + [r for r in rows[1:] if int(r[0]) <= last_epoch]
+    if len(keep) == len(rows):
+        return  # nothing to drop: leave the file (and its mtime) alone
     from dlcourse.io import atomic_path
 
     with atomic_path(path, suffix=".csv") as tmp, open(tmp, "w", newline="") as f:
@@ -160,6 +162,7 @@ def train(cfg: GanConfig, out: str | Path, *, resume: bool = True, quiet: bool =
     out = Path(out)
     device = resolve_device(cfg.device)
     out.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(out)
     ckpt_path = out / "checkpoint.pt"
 
     torch.manual_seed(cfg.seed)  # weight init and dropout
@@ -174,8 +177,12 @@ def train(cfg: GanConfig, out: str | Path, *, resume: bool = True, quiet: bool =
                                 "or choose another --out")
         ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
         if not cfg.same_run(ckpt["config"]):
-            raise DlcourseError(f"{ckpt_path} belongs to a different run (config {ckpt['config']}); "
-                                "choose another --out for this config")
+            mine = asdict(cfg)
+            diff = ", ".join(f"{k}: saved {v!r}, now {mine[k]!r}" for k, v in ckpt["config"].items()
+                             if k in mine and k not in ("device", "data_root")
+                             and (tuple(v) if isinstance(v, list) else v) != mine[k])
+            raise DlcourseError(f"{ckpt_path} belongs to a different run ({diff}); resume it with its own "
+                                "settings or choose another --out for this config")
         generator.load_state_dict(ckpt["generator"])
         discriminator.load_state_dict(ckpt["discriminator"])
         opt_g.load_state_dict(ckpt["opt_g"])
@@ -254,15 +261,42 @@ def finish(out: Path) -> None:
 
 
 def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
-    """A generator from ``generator_epoch_XXX.pt`` (state dict) or a full ``checkpoint.pt``."""
+    """A generator (eval mode, float32) from ``generator_epoch_XXX.pt`` (state dict), a full
+    ``checkpoint.pt``, or an exported ``generator_epoch_XXX.safetensors`` (float16 is upcast)."""
     path = Path(path)
     if not path.is_file():
-        raise DlcourseError(f"{path} does not exist: pass a generator_epoch_XXX.pt or checkpoint.pt of a run")
-    state = torch.load(path, map_location=device, weights_only=True)
-    state = state.get("generator", state)
+        raise DlcourseError(f"{path} does not exist: pass a generator_epoch_XXX.pt or checkpoint.pt of a run "
+                            "(or an exported .safetensors)")
+    hint = "pass a generator_epoch_XXX.pt / checkpoint.pt written by `dlcourse gan train`"
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path), device="cpu")
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - pickle, zip and safetensors errors all mean "not our file"
+        raise DlcourseError(f"{path} could not be read as a generator file ({type(e).__name__}: {e}); {hint}") from e
+    if isinstance(state, dict) and "generator" in state:
+        state = state["generator"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise DlcourseError(f"{path} holds {type(state).__name__}, not a generator state dict; {hint}")
     gen = Generator()
     try:
         gen.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except RuntimeError as e:
-        raise DlcourseError(f"{path} does not hold weights of the homework's Generator: {e}") from e
+        first = str(e).strip().splitlines()[0]
+        raise DlcourseError(f"{path} does not hold weights of the homework's Generator ({first}); {hint}") from e
     return gen.to(device).eval()
+
+
+def remove_stale_temp_files(out: Path) -> list[Path]:
+    """Delete temporary files that a killed writer left in ``out`` (``.<name>.<random>.<ext>.tmp``).
+
+    :func:`dlcourse.io.atomic_path` removes its temporary file on any exception, but a SIGKILL
+    during ``torch.save`` skips that cleanup; the final files are never affected (``os.replace``).
+    """
+    stale = [p for d in (out, out / "samples", out / "progress") for p in d.glob(".*.tmp") if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale

@@ -178,7 +178,7 @@ def _context() -> mp.context.BaseContext:
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         _CONTEXT = mp.get_context(method)
         if method == "forkserver":
-            _CONTEXT.set_forkserver_preload(["torch", "numpy", __name__])
+            _CONTEXT.set_forkserver_preload(["torch", "torch._dynamo", "numpy", __name__])
     return _CONTEXT
 
 
