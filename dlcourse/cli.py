@@ -35,6 +35,21 @@ def _data_fetch(args: argparse.Namespace) -> int:
     raise DlcourseError(f"unknown data set {args.dataset!r}")
 
 
+def _data_flickr8k(args: argparse.Namespace) -> int:
+    from dlcourse.data import flickr8k
+
+    root = Path(args.root) if args.root else None
+    if args.sources:
+        path = flickr8k.import_from(args.sources, root, verbose=not args.quiet)
+    elif args.download:
+        path = flickr8k.download(root, verbose=not args.quiet)
+    else:
+        raise DlcourseError("say where Flickr8K comes from: --from PATH [PATH ...] (zips or folders you have) "
+                            "or --download (public mirrors).\n" + flickr8k.HOW_TO_GET)
+    print(f"Flickr8K ready in {path}")
+    return 0
+
+
 def _data_status(args: argparse.Namespace) -> int:
     from dlcourse.data import fashion_mnist
     from dlcourse.data.paths import data_root
@@ -113,6 +128,15 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument("--root", help="data root (default: $DLCOURSE_DATA or the user cache dir)")
     fetch.add_argument("--quiet", action="store_true")
     fetch.set_defaults(func=_data_fetch)
+    f8 = dsub.add_parser("flickr8k", help="import Flickr8K from zips/folders you have, or download it")
+    src = f8.add_mutually_exclusive_group()
+    src.add_argument("--from", dest="sources", nargs="+", metavar="PATH",
+                     help="Kaggle zip, the two original zips, or an unpacked folder (either layout)")
+    src.add_argument("--download", action="store_true", help="download from the public mirrors "
+                     "(list: $DLCOURSE_FLICKR8K_MIRRORS, see dlcourse.data.flickr8k)")
+    f8.add_argument("--root", help="data root (default: $DLCOURSE_DATA or the user cache dir)")
+    f8.add_argument("--quiet", action="store_true")
+    f8.set_defaults(func=_data_flickr8k)
     st = dsub.add_parser("status", help="show which data sets are present and valid")
     st.set_defaults(func=_data_status)
     data.set_defaults(func=lambda a: (data.print_help(), 0)[1])

@@ -23,7 +23,10 @@ class GanProfile:
     batch_sizes: tuple[int, ...]
     train_subset: int | None  # number of training images; None = all 60,000
     snapshot_epochs: tuple[int, ...]
-    fid_samples: int
+    fid_samples: int  # N for Inception FID (generated and as many test images); 0 = skip
+    classifier_samples: int = 10_000  # generated images for the classifier metrics (cheap)
+    compare_subset: int | None = None  # training images of the batch-size comparison (16/32/64)
+    compare_epochs: int = 1
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,9 @@ class ClipProfile:
     batch_size: int
     train_images: int | None  # None = the whole training split
     test_images: int | None
-    models: tuple[tuple[str, str], ...]  # (vision encoder, text encoder) pairs
-    freeze_text: bool
+    models: tuple[tuple[str, str], ...]  # (vision encoder, text encoder) pairs, see dlcourse.clip.encoders
+    freeze_text: bool  # freeze PRETRAINED text encoders (features computed once); random-init ones always train
+    vision_weights: str = "auto"  # ImageNet weights when available (hub cache or download), else random init
 
 
 @dataclass(frozen=True)
@@ -59,10 +63,11 @@ PROFILES: dict[str, Profile] = {
     "quick": Profile(
         name="quick",
         description="short CPU runs on subsets that show the whole pipeline (CI, book build)",
-        gan=GanProfile(epochs=5, batch_sizes=(64,), train_subset=3000, snapshot_epochs=(1, 3, 5), fid_samples=1000),
+        gan=GanProfile(epochs=3, batch_sizes=(16, 32, 64), train_subset=1024, snapshot_epochs=(1, 2, 3),
+                       fid_samples=50, classifier_samples=500, compare_subset=512, compare_epochs=1),
         clip=ClipProfile(
             dataset="standin",
-            image_size=64,
+            image_size=32,  # the stand-in's 64px scenes at half size: ~0.3 CPU-s per ResNet-18 step of 64
             epochs=3,
             batch_size=64,
             train_images=1500,
@@ -75,7 +80,7 @@ PROFILES: dict[str, Profile] = {
         name="full",
         description="the homework as specified: 50 DCGAN epochs, full-size CLIP on Flickr8K (GPU)",
         gan=GanProfile(epochs=50, batch_sizes=(16, 32, 64), train_subset=None, snapshot_epochs=(10, 30, 50),
-                       fid_samples=10_000),
+                       fid_samples=10_000, classifier_samples=10_000, compare_subset=None, compare_epochs=50),
         clip=ClipProfile(
             dataset="flickr8k",
             image_size=224,

@@ -1,0 +1,1 @@
+"""Your Homework 3 submission (mirrors the dlcourse package)."""

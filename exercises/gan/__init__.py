@@ -1,0 +1,1 @@
+"""Your Homework 3 code: gan."""
