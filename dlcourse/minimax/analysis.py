@@ -7,7 +7,7 @@ analysis and the simulations share one implementation. Iterates converge from ev
 spectral radius rho(M(eta)) < 1.
 
 To find *where* rho crosses 1 without guessing, note that an eigenvalue on the unit circle,
-|lambda| = 1, is a common root of the characteristic polynomial p(lambda) and of its reversal
+abs(lambda) = 1, is a common root of the characteristic polynomial p(lambda) and of its reversal
 p*(lambda) = lambda^n p(1/lambda) (for real p, 1/lambda = conj(lambda) is a root too). So every crossing
 eta is a root of the resultant Res_lambda(p, p*), a polynomial in eta that sympy factors exactly.
 A factor shared by p and p* for *all* eta (a self-reciprocal factor, e.g. alternating GDA on f = xy,
@@ -34,7 +34,7 @@ from dlcourse.minimax.saddle import classify_critical_point
 ETA = sp.Symbol("eta", positive=True)
 LAM = sp.Symbol("lambda")
 X, Y = sp.symbols("x y", real=True)
-#: |rho - 1| below this counts as rho = 1 when an interval is classified numerically.
+#: abs(rho - 1) below this counts as rho = 1 when an interval is classified numerically.
 RHO_TOL = 1e-9
 
 
@@ -87,7 +87,7 @@ def eigenvalues(method, game: QuadraticGame) -> dict:
 
 
 def spectral_radius_expr(method, game: QuadraticGame) -> sp.Expr:
-    """rho(M(eta)) = max |lambda_i(eta)| as a sympy expression (as simplified as sympy manages)."""
+    """rho(M(eta)) = max abs(lambda_i(eta)) as a sympy expression (as simplified as sympy manages)."""
     mods = []
     for ev in eigenvalues(method, game):
         a = sp.simplify(sp.Abs(ev))

@@ -120,12 +120,12 @@ def distance_to(traj: np.ndarray, point) -> np.ndarray:
 
 
 def empirical_rate(method: str | Method | Callable, game, eta: float, steps: int = 200, z0=(1.0, 0.7)) -> float:
-    """The measured contraction factor per step, (d_T / d_{T/2})^(2/T) with d_t = |z_t - c|.
+    """The measured contraction factor per step, (d_T / d_{T/2})^(2/T) with d_t = ``‖z_t - c‖``.
 
     For a linear iteration this tends to the spectral radius of the update matrix (the slowest mode
     dominates), so it checks the derived rho(eta) numerically. T is ``steps``, or less when the run
     leaves the range where it is measurable earlier: beyond 1e150, or below 1e-250 - or below
-    1e-11 |c| when the saddle c is not the origin (rounding errors in z_t are about 1e-16 |c|).
+    1e-11 ``‖c‖`` when the saddle c is not the origin (rounding errors in z_t are about 1e-16 ``‖c‖``).
     ``0.0`` when the run hits the saddle exactly.
     """
     traj = run(method, game, z0, eta, steps)

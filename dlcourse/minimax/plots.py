@@ -18,7 +18,7 @@ from dlcourse.minimax import analysis
 from dlcourse.minimax.dynamics import distance_to, get_method, run
 from dlcourse.minimax.functions import QuadraticGame, bilinear_game, homework_game
 
-#: |z| below this is drawn at this value on log axes (exact zeros, e.g. GDA at eta = 1/8, have no log).
+#: ``‖z‖`` below this is drawn at this value on log axes (exact zeros, e.g. GDA at eta = 1/8, have no log).
 LOG_FLOOR = 1e-17
 
 
@@ -129,7 +129,7 @@ def phase_diagram(game: QuadraticGame, methods: Sequence[str] = ("gda",), *, eta
     """The spectral radius rho(M(eta)) of each method's update matrix over 0 < eta < eta_max.
 
     The band rho < 1 is where the method converges; dotted lines mark the derived boundaries. For
-    simultaneous GDA on the homework game rho is the contraction factor |1 - 8 eta|.
+    simultaneous GDA on the homework game rho is the contraction factor abs(1 - 8 eta).
     """
     ax = _axes(ax)
     etas = np.linspace(eta_max / points, eta_max, points)

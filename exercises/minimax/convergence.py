@@ -17,7 +17,7 @@ def gda_convergence_interval(game) -> tuple[float, float] | None:
 
     ``game`` is a :class:`~dlcourse.minimax.functions.QuadraticGame` with Hessian ``H = game.hessian()``
     (shape ``(2, 2)``). GDA's update matrix is M(eta) = I - eta J with J = diag(1, -1) H (x descends,
-    y ascends). Hint: for an eigenvalue mu of J, |1 - eta mu| < 1 is a condition on eta; it can only hold
+    y ascends). Hint: for an eigenvalue mu of J, abs(1 - eta mu) < 1 is a condition on eta; it can only hold
     for small eta > 0 when Re(mu) > 0.
     """
     raise NotImplementedError("gda_convergence_interval: your code here")
