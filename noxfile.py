@@ -42,7 +42,7 @@ def shared_env(session: nox.Session) -> dict[str, str]:
     else:
         session.log(f"reusing {ENV} (dependencies unchanged)")
     env = {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", "VIRTUAL_ENV": str(ENV),
-           "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
+           "PYTHONHASHSEED": "0"}  # no MPLBACKEND: it would override the notebooks' inline backend
     fingerprint = session.run(str(python), "-c", "from dlcourse.io import source_fingerprint as f; print(f())",
                               external=True, silent=True, env=env).strip()
     # Runs made by the book and the notebook tests, keyed by the code that made them.

@@ -8,6 +8,7 @@ cache in seconds, changed code re-executes everything (no stale figures).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -21,7 +22,8 @@ from dlcourse.io import source_fingerprint  # noqa: E402
 
 FINGERPRINT = os.environ.get("DLCOURSE_SOURCE_FINGERPRINT") or source_fingerprint()
 os.environ.setdefault("DLCOURSE_RUNS", str(ROOT / ".nox" / "runs" / FINGERPRINT))
-os.environ.setdefault("MPLBACKEND", "Agg")
+# No MPLBACKEND here: Jupyter's inline backend must draw the figures into the notebooks' outputs.
+CONF_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:8]
 
 project = "dlcourse: Deep Learning Homework 3"
 author = "the dlcourse maintainers"
@@ -41,7 +43,8 @@ exclude_patterns = ["_build", ".jupyter_cache", "**/.ipynb_checkpoints", "artifa
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 nb_execution_mode = os.environ.get("DLCOURSE_NB_EXECUTION", "cache")
-nb_execution_cache_path = str(DOCS / ".jupyter_cache" / FINGERPRINT)
+# keyed by the code and by this configuration: a change to either re-executes the notebooks
+nb_execution_cache_path = str(DOCS / ".jupyter_cache" / f"{FINGERPRINT}-{CONF_HASH}")
 nb_execution_timeout = 900  # seconds per cell; quick-profile training cells take ~1 min on 2 cores
 nb_execution_raise_on_error = True  # a failing cell fails the build
 nb_execution_show_tb = True
