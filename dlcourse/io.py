@@ -68,7 +68,7 @@ def md5sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
 
 
 def git_commit(cwd: str | os.PathLike | None = None) -> str:
-    """The current git commit (with ``-dirty`` when the tree has changes), or ``"unknown"``."""
+    """The current git commit (with ``-dirty`` when the tree has changes), else ``$DLCOURSE_COMMIT``, else ``"unknown"``."""
     cwd = cwd or Path(__file__).resolve().parent
     try:
         sha = subprocess.run(
@@ -80,7 +80,8 @@ def git_commit(cwd: str | os.PathLike | None = None) -> str:
         ).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
-        return "unknown"
+        # no git checkout (e.g. a copy of the tree on a GPU machine): the launcher may pass the commit
+        return os.environ.get("DLCOURSE_COMMIT", "").strip() or "unknown"
 
 
 def device_name(device: Any = None) -> str:
