@@ -23,7 +23,11 @@ from dlcourse.io import source_fingerprint  # noqa: E402
 FINGERPRINT = os.environ.get("DLCOURSE_SOURCE_FINGERPRINT") or source_fingerprint()
 os.environ.setdefault("DLCOURSE_RUNS", str(ROOT / ".nox" / "runs" / FINGERPRINT))
 # No MPLBACKEND here: Jupyter's inline backend must draw the figures into the notebooks' outputs.
-CONF_HASH = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:8]
+_inputs = hashlib.sha256(Path(__file__).read_bytes())
+for _f in sorted((DOCS / "artifacts").rglob("*")):  # committed run artifacts the notebooks display
+    if _f.is_file():
+        _inputs.update(_f.relative_to(DOCS).as_posix().encode() + b"\0" + _f.read_bytes())
+CONF_HASH = _inputs.hexdigest()[:8]
 
 project = "dlcourse: Deep Learning Homework 3"
 author = "the dlcourse maintainers"
@@ -43,7 +47,7 @@ exclude_patterns = ["_build", ".jupyter_cache", "**/.ipynb_checkpoints", "artifa
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 nb_execution_mode = os.environ.get("DLCOURSE_NB_EXECUTION", "cache")
-# keyed by the code and by this configuration: a change to either re-executes the notebooks
+# keyed by the code, this configuration and the committed artifacts: a change to any re-executes the notebooks
 nb_execution_cache_path = str(DOCS / ".jupyter_cache" / f"{FINGERPRINT}-{CONF_HASH}")
 nb_execution_timeout = 900  # seconds per cell; quick-profile training cells take ~1 min on 2 cores
 nb_execution_raise_on_error = True  # a failing cell fails the build
