@@ -21,3 +21,16 @@ def _one_thread():
 
     torch.set_num_threads(1)
     os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def generated_stubs(tmp_path_factory) -> Path:
+    """The student stubs exactly as `dlcourse exercises` generates them, in a temporary folder."""
+    from dlcourse import stubs
+
+    out = tmp_path_factory.mktemp("exercises")
+    for f in stubs.stub_modules():
+        path = out / f.rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f.text, encoding="utf-8")
+    return out

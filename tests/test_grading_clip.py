@@ -3,7 +3,6 @@ failing on plausible mistakes with a message naming what was expected and what w
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -37,12 +36,9 @@ def test_problem_has_five_points():
     assert sum(c.points for c in CHECKS) == 5 and {c.question for c in CHECKS} == {"Problem 2"}
 
 
-def test_reference_gets_full_marks_quickly():
-    t0 = time.perf_counter()
+def test_reference_gets_full_marks():
     results = [run_check(c, Submission(None)) for c in CHECKS]
-    seconds = time.perf_counter() - t0
     assert [r.status for r in results] == ["passed"] * 5, [(r.check.id, r.message) for r in results]
-    assert seconds < 30, f"grading Problem 2 took {seconds:.1f} s (budget 15 s on an idle 2-core CPU)"
 
 
 def test_copied_reference_passes(tmp_path):
@@ -52,25 +48,15 @@ def test_copied_reference_passes(tmp_path):
     assert [r.status for r in results] == ["passed"] * 5, [(r.check.id, r.message) for r in results]
 
 
-@pytest.fixture(scope="module")
-def stubs(tmp_path_factory):
-    from dlcourse import stubs as gen
-
-    out = tmp_path_factory.mktemp("exercises")
-    for f in gen.stub_modules():
-        path = out / f.rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f.text)
-    return out
-
-
-def test_stubs_score_zero(stubs):
+def test_stubs_score_zero(generated_stubs):
+    stubs = generated_stubs
     assert all((stubs / "clip" / n).is_file() for n in STUDENT_FILES)
     results = [run_check(c, Submission(stubs)) for c in CHECKS]
     assert [r.status for r in results] == ["not implemented"] * 5, [(r.check.id, r.message) for r in results]
 
 
-def test_exercises_folder_matches_generated_stubs(stubs):
+def test_exercises_folder_matches_generated_stubs(generated_stubs):
+    stubs = generated_stubs
     for name in STUDENT_FILES:
         shipped = REPO / "exercises" / "clip" / name
         if shipped.exists():

@@ -3,7 +3,6 @@ failing on a plausible mistake with a message that names what was expected and w
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -38,13 +37,10 @@ def test_problem_has_five_points():
     assert {c.question for c in CHECKS} == {"Problem 3"}
 
 
-def test_reference_gets_full_marks_quickly():
-    t0 = time.perf_counter()
+def test_reference_gets_full_marks():
     results = [run_check(c, Submission(None)) for c in CHECKS]
-    seconds = time.perf_counter() - t0
     assert [r.status for r in results] == ["passed"] * 5, [(r.check.id, r.message) for r in results]
     assert sum(r.score for r in results) == 5
-    assert seconds < 30, f"grading Problem 3 took {seconds:.1f} s (budget 15 s on an idle 2-core CPU)"
 
 
 def test_copied_reference_passes(tmp_path):
@@ -54,27 +50,16 @@ def test_copied_reference_passes(tmp_path):
     assert [r.status for r in results] == ["passed"] * 5, [(r.check.id, r.message) for r in results]
 
 
-@pytest.fixture(scope="module")
-def stubs(tmp_path_factory):
-    """The student stubs as `dlcourse exercises` writes them (generated into a temp folder)."""
-    from dlcourse import stubs as gen
-
-    out = tmp_path_factory.mktemp("exercises")
-    for f in gen.stub_modules():
-        path = out / f.rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f.text)
-    return out
-
-
-def test_stubs_score_zero(stubs):
+def test_stubs_score_zero(generated_stubs):
+    stubs = generated_stubs
     results = [run_check(c, Submission(stubs)) for c in CHECKS]
     assert [r.status for r in results] == ["not implemented"] * 5, [(r.check.id, r.message) for r in results]
     assert sum(r.score for r in results) == 0
 
 
-def test_exercises_folder_matches_generated_stubs(stubs):
+def test_exercises_folder_matches_generated_stubs(generated_stubs):
     """exercises/gan (what students get) is what the stub generator writes."""
+    stubs = generated_stubs
     for name in STUDENT_FILES:
         shipped = REPO / "exercises" / "gan" / name
         if shipped.exists():
