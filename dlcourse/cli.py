@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -180,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("dlcourse: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`dlcourse data status | head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at the final flush
+        return 0
 
 
 if __name__ == "__main__":

@@ -38,3 +38,11 @@ def test_profiles_are_selected_by_environment(monkeypatch):
     monkeypatch.setenv(profiles.ENV_VAR, "fast")
     with pytest.raises(ConfigError, match="quick"):
         profiles.current()
+
+
+def test_closed_pipe_ends_quietly():
+    """`dlcourse data status | head -1` must not end in a BrokenPipeError traceback."""
+    # the reader (`true`) is gone before dlcourse writes its first line: every write hits a closed pipe
+    proc = subprocess.run(f"{{ sleep 1; {sys.executable} -m dlcourse.cli data status; }} | true", shell=True,
+                          capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
