@@ -121,7 +121,7 @@ def stub_source(source: str, filename: str = "<source>") -> str:
     return "".join(out)
 
 
-def _relative_imports(source: str, module_rel: Path, stubbed: set[Path]) -> str:
+def relative_imports(source: str, module_rel: Path, stubbed: set[Path]) -> str:
     """Rewrite ``from dlcourse.a.b import x`` to a relative import when ``a/b.py`` is stubbed too."""
     here = module_rel.parent.parts
 
@@ -147,7 +147,7 @@ def stub_modules(package_dir: Path = PACKAGE_DIR) -> list[Stubbed]:
     for rel in mods:
         src = (package_dir / rel).read_text(encoding="utf-8")
         text = stub_source(src, str(rel))
-        text = _relative_imports(text, rel, stubbed)
+        text = relative_imports(text, rel, stubbed)
         text = HEADER.format(src=f"{REFERENCE_PACKAGE}/{rel.as_posix()}") + text
         files.append(Stubbed(rel, text))
     dirs = {p.parent for p in mods for p in [p, *p.parents] if p != Path(".")}

@@ -34,3 +34,28 @@ def generated_stubs(tmp_path_factory) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f.text, encoding="utf-8")
     return out
+
+
+def reference_submission(root: Path, package: str, files, patches=None, count: int = -1):
+    """A submission folder holding the reference ``dlcourse/<package>/<files>`` with text patches.
+
+    ``patches`` maps a file name to ``[(old, new), ...]``; each ``old`` must occur and is replaced
+    ``count`` times (-1: everywhere). Imports between the copied files become relative, exactly as
+    the stub generator writes them, so the copies use each other and not the reference.
+    """
+    from dlcourse import stubs
+    from dlcourse.grading.core import Submission
+
+    pkg = root / package
+    pkg.mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    copied = {Path(package) / name for name in files}
+    for name in files:
+        text = (REPO / "dlcourse" / package / name).read_text()
+        text = stubs.relative_imports(text, Path(package) / name, copied)
+        for old, new in (patches or {}).get(name, []):
+            assert old in text, f"patch target not found in {name}: {old!r}"
+            text = text.replace(old, new, count)
+        (pkg / name).write_text(text)
+    return Submission(root)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import reference_submission
 
 from dlcourse.grading.core import Submission, run_check
 from dlcourse.grading.gan import CHECKS
@@ -17,18 +18,7 @@ STUDENT_FILES = ("model.py", "losses.py", "step.py")
 
 def make_submission(tmp_path: Path, patches: dict[str, list[tuple[str, str]]] | None = None) -> Submission:
     """A submission folder holding the reference files of gan/, with text patches applied."""
-    gan = tmp_path / "gan"
-    gan.mkdir(parents=True)
-    (tmp_path / "__init__.py").write_text("")
-    (gan / "__init__.py").write_text("")
-    for name in STUDENT_FILES:
-        text = (REPO / "dlcourse" / "gan" / name).read_text()
-        text = text.replace("from dlcourse.gan.losses import", "from .losses import")
-        for old, new in (patches or {}).get(name, []):
-            assert old in text, f"patch target not found in {name}: {old!r}"
-            text = text.replace(old, new)
-        (gan / name).write_text(text)
-    return Submission(tmp_path)
+    return reference_submission(tmp_path, "gan", STUDENT_FILES, patches)
 
 
 def test_problem_has_five_points():

@@ -3,10 +3,10 @@ check fails - naming what it expected and what it found - on a plausible wrong i
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from conftest import reference_submission
 
 from dlcourse import stubs
 from dlcourse.grading.core import Report, Submission, all_checks, grade, run_check
@@ -39,17 +39,9 @@ def test_stubs_score_zero_as_not_implemented(generated_stubs):
 
 
 def _submission(tmp_path: Path, module: str, old: str, new: str) -> Submission:
-    """The reference solutions copied to a submission folder, with ``old`` replaced by ``new`` in ``module``."""
-    (tmp_path / "minimax").mkdir()
-    (tmp_path / "__init__.py").write_text("")
-    (tmp_path / "minimax" / "__init__.py").write_text("")
-    for m in STUDENT_MODULES:
-        shutil.copy(PACKAGE / "minimax" / f"{m}.py", tmp_path / "minimax" / f"{m}.py")
-    path = tmp_path / "minimax" / f"{module}.py"
-    text = path.read_text()
-    assert text.count(old) >= 1, f"mutation anchor not found in {module}.py: {old!r}"
-    path.write_text(text.replace(old, new, 1))
-    return Submission(tmp_path)
+    """The reference solutions copied to a submission folder, with ``old`` replaced by ``new`` (once) in ``module``."""
+    return reference_submission(tmp_path, "minimax", [f"{m}.py" for m in STUDENT_MODULES],
+                                {f"{module}.py": [(old, new)]}, count=1)
 
 
 MUTATIONS = [  # (check, module, reference text, wrong text, words the message must contain)

@@ -87,10 +87,10 @@ def test_malformed_markers_are_errors_with_a_line_number(bad, words):
 
 
 def test_imports_of_stubbed_modules_become_relative():
-    text = stubs._relative_imports(REF, Path("pkg/mod.py"), {Path("pkg/mod.py"), Path("pkg/other.py")})
+    text = stubs.relative_imports(REF, Path("pkg/mod.py"), {Path("pkg/mod.py"), Path("pkg/other.py")})
     assert "from .other import helper" in text
     assert "from dlcourse.io import md5sum" in text  # not stubbed: unchanged
-    text = stubs._relative_imports(REF, Path("sub/mod.py"), {Path("sub/mod.py"), Path("pkg/other.py")})
+    text = stubs.relative_imports(REF, Path("sub/mod.py"), {Path("sub/mod.py"), Path("pkg/other.py")})
     assert "from ..pkg.other import helper" in text
 
 
