@@ -12,9 +12,9 @@ identical); they differ in everything around it:
 
 On a CPU the step itself is compute-bound (convolutions' forward and backward), so the data path
 matters little; ``--profile`` shows where the time goes and compares the achieved FLOP rate with
-the cores' peak. On CUDA (unmeasured here: no GPU in the session that wrote this) the syncs and copies
-of the naive loop matter far more, and ``--cuda-graph`` additionally replays the whole step as one
-CUDA graph (Adam with ``capturable=True``).
+the cores' peak. On CUDA the syncs and copies of the naive loop matter far more, and ``--cuda-graph``
+additionally times the trainer's CUDA path, the whole step replayed as one CUDA graph
+(:mod:`dlcourse.gan.graphed`, Adam with ``capturable=True``).
 
     python benchmarks/gan_step.py --steps 20 --threads 2           # CPU
     python benchmarks/gan_step.py --steps 20 --profile             # + torch.profiler and FLOP count
@@ -30,7 +30,7 @@ import time
 
 import torch
 
-from dlcourse.gan.losses import LEARNING_RATE, make_optimizers
+from dlcourse.gan.losses import make_optimizers
 from dlcourse.gan.model import NOISE_DIM, Discriminator, Generator
 from dlcourse.gan.step import train_step
 from dlcourse.io import device_name
@@ -88,35 +88,30 @@ def time_dlcourse_cuda(steps: int, warmup: int, batch: int, device: torch.device
 
 
 def time_cuda_graph(steps: int, warmup: int, batch: int, device: torch.device) -> float:
-    """The whole step captured once as a CUDA graph and replayed (static input buffers)."""
-    from dlcourse.data import fashion_mnist
+    """The trainer's CUDA path: :class:`dlcourse.gan.graphed.GraphedStep` (warm-up, capture, replays).
 
-    images, _ = fashion_mnist.tensors(train=True, limit=(steps + warmup) * batch)
+    Timed per replay including what the trainer does around it: the index-select of the batch into
+    the static buffer and the noise copy; one sync around the timed block.
+    """
+    from dlcourse.data import fashion_mnist
+    from dlcourse.gan.graphed import GraphedStep
+
+    images, _ = fashion_mnist.tensors(train=True, limit=(steps + warmup + 1) * batch)
     images = images.to(device)
     g, d = fresh_models(device)
-    # capturable Adam keeps its step counters on the GPU, as graph replay requires
-    opt_g = torch.optim.Adam(g.parameters(), lr=LEARNING_RATE, capturable=True)
-    opt_d = torch.optim.Adam(d.parameters(), lr=LEARNING_RATE, capturable=True)
-    real = images[:batch].clone()
-    noise = torch.randn(batch, NOISE_DIM, device=device)
-    side = torch.cuda.Stream(device)
-    side.wait_stream(torch.cuda.current_stream(device))
-    with torch.cuda.stream(side):  # warm up on a side stream before capture (allocations, autotuning)
-        for _ in range(max(3, warmup)):
-            train_step(g, d, opt_g, opt_d, real, noise)
-    torch.cuda.current_stream(device).wait_stream(side)
-    graph = torch.cuda.CUDAGraph()
-    with torch.cuda.graph(graph):
-        losses = train_step(g, d, opt_g, opt_d, real, noise)
+    opt_g, opt_d = make_optimizers(g, d)
+    step = GraphedStep(g, d, opt_g, opt_d, batch, device, warmup=max(3, warmup))
     perm = torch.randperm(len(images), device=device)
+    noise = torch.randn(steps + step.warmup + 1, batch, NOISE_DIM, device=device)
+    hist = torch.zeros(steps + step.warmup + 1, 2, device=device)
+    for i in range(step.warmup + 1):  # eager warm-up steps, then the capture and the first replay
+        hist[i, 0], hist[i, 1] = step(images, perm[i * batch:(i + 1) * batch], noise[i])
     sync(device)
     t0 = time.perf_counter()
-    for i in range(steps):
-        real.copy_(images[perm[i * batch:(i + 1) * batch]])
-        noise.normal_()
-        graph.replay()
+    for i in range(step.warmup + 1, step.warmup + 1 + steps):
+        hist[i, 0], hist[i, 1] = step(images, perm[i * batch:(i + 1) * batch], noise[i])
     sync(device)
-    del losses
+    assert step.replays == steps + 1, "every timed step must be a graph replay"
     return (time.perf_counter() - t0) / steps
 
 

@@ -25,7 +25,7 @@ def _train(args: argparse.Namespace) -> int:
 
     _threads(args)
     cfg = GanConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, train_subset=args.subset,
-                    snapshot_epochs=tuple(args.snapshots), device=args.device)
+                    snapshot_epochs=tuple(args.snapshots), device=args.device, cuda_graph=not args.no_cuda_graph)
     result = train(cfg, Path(args.out), resume=args.resume, quiet=args.quiet)
     print(f"run {result.out}: {result.epochs_done}/{cfg.epochs} epochs done")
     return 0
@@ -64,7 +64,10 @@ def _evaluate(args: argparse.Namespace) -> int:
                      classifier_samples=(prof.classifier_samples if args.classifier_samples is None
                                          else args.classifier_samples),
                      seed=args.seed)
-    ev = evaluate_run(Path(args.run), cfg, quiet=args.quiet, epochs=args.epochs, fid_epochs=args.fid_epochs)
+    from dlcourse.gan.train import resolve_device
+
+    ev = evaluate_run(Path(args.run), cfg, quiet=args.quiet, epochs=args.epochs, fid_epochs=args.fid_epochs,
+                      device=resolve_device(args.device))
     base = ev["real_baseline"]
     fid = f"FID {base['fid']:.1f} (N={base['fid_samples']}), " if "fid" in base else ""
     print(f"real-vs-real at the same N: {fid}classifier FD {base['classifier_fd']:.3f}")
@@ -104,6 +107,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--subset", type=int, default=None, help="use only the first N training images")
     t.add_argument("--snapshots", type=int, nargs="+", default=[10, 30, 50], help="epochs to save grids/weights")
     t.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    t.add_argument("--no-cuda-graph", action="store_true",
+                   help="on CUDA, run every step eagerly instead of replaying it as a CUDA graph")
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     t.add_argument("--out", required=True, help="run directory")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -129,6 +134,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--fid-epochs", type=int, nargs="+", default=None,
                    help="Inception FID only for these epochs (default: all; classifier metrics are always computed)")
     e.add_argument("--seed", type=int, default=0, help="seed of the evaluation noise")
+    e.add_argument("--device", default="cpu", help="where sampling and Inception run: cpu (default), cuda or auto")
     e.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     e.add_argument("--quiet", action="store_true")
     e.set_defaults(func=_evaluate)

@@ -32,12 +32,14 @@ import torch
 from tqdm import tqdm
 
 from dlcourse.errors import ConfigError, DlcourseError
+from dlcourse.gan.graphed import GraphedStep, set_capturable
 from dlcourse.gan.losses import make_optimizers
 from dlcourse.gan.model import NOISE_DIM, Discriminator, Generator
 from dlcourse.gan.step import train_step
 from dlcourse.io import provenance, save_torch_atomic, write_json_atomic
 
 BATCH_SIZES = (16, 32, 64)
+HOW_NOT_WHAT = ("device", "data_root", "cuda_graph")  # config keys that do not change what a run computes
 
 
 @dataclass
@@ -52,6 +54,7 @@ class GanConfig:
     n_fixed: int = 64  # fixed-noise samples for progress grids (8 x 8)
     device: str = "auto"  # "auto" = CUDA when present
     data_root: str | None = None
+    cuda_graph: bool = True  # on CUDA, replay full-batch steps as one CUDA graph (dlcourse.gan.graphed)
 
     def validate(self) -> None:
         if self.batch_size not in BATCH_SIZES:
@@ -62,8 +65,8 @@ class GanConfig:
             raise ConfigError(f"train_subset={self.train_subset} is smaller than one batch ({self.batch_size})")
 
     def same_run(self, other: dict) -> bool:
-        """Whether a saved config describes the same run (``device`` and ``data_root`` may differ)."""
-        mine = {k: v for k, v in asdict(self).items() if k not in ("device", "data_root")}
+        """Whether a saved config describes the same run (how and where it runs may differ)."""
+        mine = {k: v for k, v in asdict(self).items() if k not in HOW_NOT_WHAT}
         theirs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in other.items() if k in mine}
         return mine == theirs
 
@@ -179,7 +182,7 @@ def train(cfg: GanConfig, out: str | Path, *, resume: bool = True, quiet: bool =
         if not cfg.same_run(ckpt["config"]):
             mine = asdict(cfg)
             diff = ", ".join(f"{k}: saved {v!r}, now {mine[k]!r}" for k, v in ckpt["config"].items()
-                             if k in mine and k not in ("device", "data_root")
+                             if k in mine and k not in HOW_NOT_WHAT
                              and (tuple(v) if isinstance(v, list) else v) != mine[k])
             raise DlcourseError(f"{ckpt_path} belongs to a different run ({diff}); resume it with its own "
                                 "settings or choose another --out for this config")
@@ -189,6 +192,8 @@ def train(cfg: GanConfig, out: str | Path, *, resume: bool = True, quiet: bool =
         opt_d.load_state_dict(ckpt["opt_d"])
         _set_rng_state(ckpt["rng"], data_gen, device)
         start_epoch, elapsed, history = ckpt["epoch"], ckpt["elapsed_s"], ckpt["history"]
+        for opt in (opt_g, opt_d):  # a checkpoint of either Adam mode resumes in this run's mode
+            set_capturable(opt, False)
     _truncate_losses(out / "losses.csv", start_epoch)
     write_json_atomic(out / "config.json", asdict(cfg))
 
@@ -201,7 +206,10 @@ def train(cfg: GanConfig, out: str | Path, *, resume: bool = True, quiet: bool =
     steps = math.ceil(n / cfg.batch_size)
     noise_fixed = fixed_noise(cfg)
     show_bar = not quiet and sys.stderr.isatty()
-    meta = provenance(cfg.seed, device, config=asdict(cfg), train_images=n)
+    graphed = (GraphedStep(generator, discriminator, opt_g, opt_d, cfg.batch_size, device)
+               if device.type == "cuda" and cfg.cuda_graph else None)
+    meta = provenance(cfg.seed, device, config=asdict(cfg), train_images=n,
+                      step="CUDA graph replay (dlcourse.gan.graphed)" if graphed else "eager")
 
     last = min(cfg.epochs, stop_after_epoch or cfg.epochs)
     for epoch in range(start_epoch + 1, last + 1):
@@ -214,7 +222,11 @@ def train(cfg: GanConfig, out: str | Path, *, resume: bool = True, quiet: bool =
         discriminator.train()
         for i in tqdm(range(steps), desc=f"epoch {epoch}/{cfg.epochs}", disable=not show_bar, leave=False):
             idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-            d_hist[i], g_hist[i] = train_step(generator, discriminator, opt_g, opt_d, images[idx], noise[i, :len(idx)])
+            if graphed is not None and len(idx) == cfg.batch_size:
+                d_hist[i], g_hist[i] = graphed(images, idx, noise[i])
+            else:  # the CPU, or the last partial batch of an epoch
+                d_hist[i], g_hist[i] = train_step(generator, discriminator, opt_g, opt_d, images[idx],
+                                                  noise[i, :len(idx)])
         d_cpu, g_cpu = d_hist.cpu(), g_hist.cpu()  # one host sync per epoch
         seconds = time.perf_counter() - t0
         elapsed += seconds
