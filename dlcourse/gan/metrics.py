@@ -21,6 +21,7 @@ Reference statistics of the test set are cached atomically in ``<data root>/gan/
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib.util
 import json
@@ -114,13 +115,18 @@ def tf1_resize(x: torch.Tensor, size: int = FID_SIZE) -> torch.Tensor:
     whose normalised grid is shifted by ``1/in - 1/out``.
     """
     b, c, h, w = x.shape
-    theta = torch.tensor([[1.0, 0.0, 1.0 / w - 1.0 / size], [0.0, 1.0, 1.0 / h - 1.0 / size]], dtype=x.dtype)
+    theta = torch.tensor([[1.0, 0.0, 1.0 / w - 1.0 / size], [0.0, 1.0, 1.0 / h - 1.0 / size]], dtype=x.dtype,
+                         device=x.device)
     grid = F.affine_grid(theta.expand(b, 2, 3), [b, c, size, size], align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
 class InceptionFeatures:
-    """``(B, 1, 28, 28)`` images in ``[-1, 1]`` -> ``(B, 2048)`` FID Inception pool features (float64)."""
+    """``(B, 1, 28, 28)`` images in ``[-1, 1]`` -> ``(B, 2048)`` FID Inception pool features (float64).
+
+    On a GPU the resize runs there too, and cuDNN's TF32 convolutions are switched off for the call
+    (TF32 keeps 10 mantissa bits; the reference FID network is evaluated in full float32).
+    """
 
     def __init__(self, device: str | torch.device = "cpu") -> None:
         path = fid_weights_path()
@@ -143,7 +149,8 @@ class InceptionFeatures:
 
     @torch.inference_mode()
     def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        out = self.model(self.preprocess(images).to(self.device))
+        with torch.backends.cudnn.flags(enabled=True, benchmark=False, deterministic=False, allow_tf32=False):
+            out = self.model(self.preprocess(images.to(self.device)))
         return out.reshape(len(images), FID_DIM).double().cpu()
 
 
@@ -239,19 +246,24 @@ class Evaluator:
     """Holds the judges and the cached real statistics; scores generators.
 
     ``Evaluator(EvalConfig(fid_samples=N))(generator)`` -> dict of metrics, each with its sample count.
+    ``device`` is where the generator samples and Inception runs (the classifier is cheap: CPU).
     """
 
-    def __init__(self, cfg: EvalConfig | None = None, root: Path | None = None, quiet: bool = True) -> None:
+    def __init__(self, cfg: EvalConfig | None = None, root: Path | None = None, quiet: bool = True,
+                 device: str | torch.device = "cpu") -> None:
         from dlcourse.gan.classifier import load_classifier
+        from dlcourse.io import device_name
 
         self.cfg, self.root, self.quiet = cfg or EvalConfig(), root, quiet
+        self.device = torch.device(device)
+        self.fid_device = device_name(self.device)
         if self.cfg.fid_samples not in range(2, 10_001) and self.cfg.fid_samples != 0:
             raise DlcourseError(f"fid_samples={self.cfg.fid_samples}: FID compares with the 10,000 FashionMNIST "
                                 "test images; use 0 (skip) or 2 to 10000 (--samples)")
         if self.cfg.classifier_samples < 2:
             raise DlcourseError(f"classifier_samples={self.cfg.classifier_samples}: need at least 2 samples")
         self.classifier, self.classifier_info = load_classifier(root, quiet=quiet)
-        self.inception = InceptionFeatures() if self.cfg.fid_samples > 0 else None
+        self.inception = InceptionFeatures(self.device) if self.cfg.fid_samples > 0 else None
         # keyed by the judge's weights: a retrained judge never meets statistics of the old one
         self._cls_ref = cached_stats(f"classifier_{_digest(self.classifier)}_test10000",
                                      lambda: self._cls_features(test_images(None, root)[0]), root)
@@ -290,6 +302,8 @@ class Evaluator:
 
         cfg = self.cfg
         fid = fid and self.inception is not None
+        if next(generator.parameters()).device != self.device:
+            generator = copy.deepcopy(generator).to(self.device)  # leave the caller's model where it is
         samples = generate(generator, max(cfg.classifier_samples, cfg.fid_samples if fid else 0), cfg.seed)
         feats, preds = predict(self.classifier, samples[:cfg.classifier_samples])
         probs = torch.softmax(self.classifier.head(feats.float()), 1)
@@ -299,7 +313,7 @@ class Evaluator:
         if fid:
             f = self._inc_features(samples[:cfg.fid_samples], desc)
             out.update(fid=round(frechet_distance(*gaussian_stats(f), *self._fid_ref), 3),
-                       fid_samples=cfg.fid_samples)
+                       fid_samples=cfg.fid_samples, fid_device=self.fid_device)
         return out
 
 
@@ -318,11 +332,11 @@ def snapshot_generators(run: Path) -> dict[int, Path]:
 
 def evaluate_run(run: str | Path, cfg: EvalConfig | None = None, root: Path | None = None,
                  quiet: bool = False, epochs: list[int] | None = None,
-                 fid_epochs: list[int] | None = None) -> dict:
+                 fid_epochs: list[int] | None = None, device: str | torch.device = "cpu") -> dict:
     """Score each snapshot generator of ``run`` and store the results in its ``metrics.json``.
 
     ``epochs`` limits the snapshots; ``fid_epochs`` limits the Inception FID to some of them (the
-    classifier metrics are cheap and computed for all).
+    classifier metrics are cheap and computed for all). ``device``: where sampling and Inception run.
 
     Returns the ``evaluation`` record: ``{"config": ..., "classifier": ..., "real_baseline": ...,
     "epochs": {"10": {...}, ...}}``. Results already stored for the same config are reused.
@@ -344,7 +358,7 @@ def evaluate_run(run: str | Path, cfg: EvalConfig | None = None, root: Path | No
     record = json.loads(metrics_path.read_text()) if metrics_path.is_file() else {}
     old = record.get("evaluation", {})
     same = old.get("config") == asdict(cfg)
-    evaluator = Evaluator(cfg, root, quiet=quiet)
+    evaluator = Evaluator(cfg, root, quiet=quiet, device=device)
     ev = {"config": asdict(cfg), "classifier": evaluator.classifier_info,
           "real_baseline": old["real_baseline"] if same and "real_baseline" in old else evaluator.real_baseline(),
           "epochs": dict(old.get("epochs", {})) if same else {}}
