@@ -27,18 +27,26 @@ from pathlib import Path
 import torch
 
 
-def make_images(n: int, folder: Path) -> tuple[list[Path], list[str]]:
-    """``n`` 500x375 JPEGs made from stand-in scenes (upscaled), and one caption each."""
+def make_images(n: int, folder: Path, *, workers: int = 1) -> tuple[list[Path], list[str]]:
+    """``n`` 500x375 JPEGs made from stand-in scenes (upscaled), and one caption each.
+
+    ``workers`` threads write them (PIL releases the GIL while resizing and encoding).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from PIL import Image
 
     from dlcourse.data import standin
 
     data = standin.load("train", limit=n)
-    paths = []
-    for name, path in zip(data.images, data.paths):
+
+    def write(name: str, path: Path) -> Path:
         out = folder / name
         Image.open(path).convert("RGB").resize((500, 375), Image.Resampling.BICUBIC).save(out, quality=90)
-        paths.append(out)
+        return out
+
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        paths = list(pool.map(write, data.images, data.paths))
     return paths, [c[0] for c in data.captions]
 
 

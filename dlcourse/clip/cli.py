@@ -13,7 +13,7 @@ def _train(args: argparse.Namespace) -> int:
 
     overrides = {k: getattr(args, k) for k in ("image_size", "epochs", "batch_size", "train_images", "test_images",
                                                "loss", "lr_heads", "lr_vision", "lr_text", "seed", "device",
-                                               "vision_weights", "embed_dim", "data")
+                                               "vision_weights", "embed_dim", "data", "precision")
                  if getattr(args, k) is not None}
     if args.freeze_text is not None:
         overrides["freeze_text"] = args.freeze_text
@@ -86,6 +86,9 @@ def register(subparsers) -> None:
                    help="when a hub text model cannot be loaded, train its architecture from random weights")
     t.add_argument("--seed", type=int)
     t.add_argument("--device", help="auto | cpu | cuda")
+    t.add_argument("--precision", choices=["auto", "fp32", "bf16"],
+                   help="auto (default): bf16 autocast + channels_last on CUDA, float32 on a CPU; "
+                        "fp32; bf16 (autocast on any device)")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=_train)
 

