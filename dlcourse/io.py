@@ -73,7 +73,16 @@ def md5sum(path: str | os.PathLike) -> str:
 
 
 def git_commit(cwd: str | os.PathLike | None = None) -> str:
-    """The current git commit (with ``-dirty`` when the tree has changes), else ``$DLCOURSE_COMMIT``, else ``"unknown"``."""
+    """``$DLCOURSE_COMMIT`` when set, else the current git commit (``-dirty`` when the tree has changes),
+    else ``"unknown"``.
+
+    The variable wins because a launcher that sets it knows better than the tree: a copy of the
+    checkout on a GPU machine may carry a stale ``.git`` (one such copy reported the session's
+    starting commit, "-dirty", for code committed later).
+    """
+    explicit = os.environ.get("DLCOURSE_COMMIT", "").strip()
+    if explicit:
+        return explicit
     cwd = cwd or Path(__file__).resolve().parent
     try:
         sha = subprocess.run(
@@ -85,8 +94,7 @@ def git_commit(cwd: str | os.PathLike | None = None) -> str:
         ).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
-        # no git checkout (e.g. a copy of the tree on a GPU machine): the launcher may pass the commit
-        return os.environ.get("DLCOURSE_COMMIT", "").strip() or "unknown"
+        return "unknown"
 
 
 def device_name(device: Any = None) -> str:
