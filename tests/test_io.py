@@ -38,3 +38,15 @@ def test_provenance_has_the_required_fields():
     rec = io.provenance(seed=3)
     assert {"command", "seed", "commit", "device", "torch", "started_utc"} <= set(rec)
     assert rec["seed"] == 3 and rec["device"].startswith("CPU")
+
+
+def test_an_explicit_commit_wins_over_the_checkout(monkeypatch, tmp_path):
+    """A GPU machine's copy of the tree can hold a stale .git; the launcher's DLCOURSE_COMMIT must win."""
+    from dlcourse.io import git_commit
+
+    monkeypatch.setenv("DLCOURSE_COMMIT", "abc123")
+    assert git_commit() == "abc123"
+    monkeypatch.delenv("DLCOURSE_COMMIT")
+    assert git_commit(tmp_path) == "unknown"  # no checkout there, no variable
+    sha = git_commit()
+    assert sha == "unknown" or len(sha.split("-")[0]) == 40  # this checkout's commit (when git is present)
