@@ -115,8 +115,8 @@ def sample_grid(generator: Generator, noise: torch.Tensor, path: Path, title: st
         save_image(images, tmp, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2, format="png")
 
 
-def _rng_state(gen: torch.Generator, device: torch.device) -> dict:
-    state = {"torch": torch.get_rng_state(), "data": gen.get_state()}
+def _rng_state(data_state: torch.Tensor, device: torch.device) -> dict:
+    state = {"torch": torch.get_rng_state(), "data": data_state}
     if device.type == "cuda":
         state["cuda"] = torch.cuda.get_rng_state(device)
     return state
@@ -211,11 +211,16 @@ def train(cfg: GanConfig, out: str | Path, *, resume: bool = True, quiet: bool =
     meta = provenance(cfg.seed, device, config=asdict(cfg), train_images=n,
                       step="CUDA graph replay (dlcourse.gan.graphed)" if graphed else "eager")
 
+    def draw() -> tuple[torch.Tensor, torch.Tensor]:
+        """One epoch's randomness from the data stream, on the CPU: order ``(n,)``, noise ``(steps, B, 100)``."""
+        return (torch.randperm(n, generator=data_gen),
+                torch.randn(steps, cfg.batch_size, NOISE_DIM, generator=data_gen))
+
     last = min(cfg.epochs, stop_after_epoch or cfg.epochs)
+    upcoming = draw() if start_epoch < last else None
     for epoch in range(start_epoch + 1, last + 1):
         t0 = time.perf_counter()
-        perm = torch.randperm(n, generator=data_gen).to(device)
-        noise = torch.randn(steps, cfg.batch_size, NOISE_DIM, generator=data_gen).to(device)
+        perm, noise = (t.to(device) for t in upcoming)
         d_hist = torch.zeros(steps, device=device)
         g_hist = torch.zeros(steps, device=device)
         generator.train()
@@ -227,6 +232,12 @@ def train(cfg: GanConfig, out: str | Path, *, resume: bool = True, quiet: bool =
             else:  # the CPU, or the last partial batch of an epoch
                 d_hist[i], g_hist[i] = train_step(generator, discriminator, opt_g, opt_d, images[idx],
                                                   noise[i, :len(idx)])
+        # The next epoch's randomness is drawn now, before the sync: on a GPU the host would otherwise
+        # idle here while the queued steps run, and the GPU would then wait for the draw. The draws
+        # come in the same order as without prefetching, and the checkpoint keeps the stream's state
+        # from before them, so CPU runs and resumes are unchanged bit for bit.
+        data_state = data_gen.get_state()
+        upcoming = draw() if epoch < last else None
         d_cpu, g_cpu = d_hist.cpu(), g_hist.cpu()  # one host sync per epoch
         seconds = time.perf_counter() - t0
         elapsed += seconds
@@ -240,7 +251,7 @@ def train(cfg: GanConfig, out: str | Path, *, resume: bool = True, quiet: bool =
         save_torch_atomic({
             "generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-            "rng": _rng_state(data_gen, device), "epoch": epoch, "config": asdict(cfg),
+            "rng": _rng_state(data_state, device), "epoch": epoch, "config": asdict(cfg),
             "elapsed_s": elapsed, "history": history,
         }, ckpt_path)
         if not quiet:
