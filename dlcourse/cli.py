@@ -111,7 +111,7 @@ def _exercises(args: argparse.Namespace) -> int:
             return 1
         print("exercises/ is in sync with the reference.")
         return 0
-    written = stubs.write(repo)
+    written = stubs.write(repo, force=args.force)
     print(f"wrote {len(written)} files under {repo / 'exercises'}")
     return 0
 
@@ -153,6 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("exercises", help="regenerate exercises/ from the reference (maintainers)")
     e.add_argument("--check", action="store_true", help="exit 1 when exercises/ is out of date")
+    e.add_argument("--force", action="store_true",
+                   help="also overwrite or delete files edited since they were generated (they are listed otherwise)")
     e.add_argument("--repo", help="repository root (default: the checkout dlcourse is imported from)")
     e.set_defaults(func=_exercises)
 

@@ -21,6 +21,7 @@ cells tagged ``solution`` are replaced by a placeholder cell and Markdown betwee
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,8 +201,21 @@ def _rewrite_notebook_imports(source: str, stubbed: set[Path]) -> str:
     return re.sub(rf"\b{REFERENCE_PACKAGE}\.([\w.]+?)(?=\s+import|\s*$|\s+as\b)", repl, source, flags=re.M)
 
 
+RECORD = Path(".generated.json")  # in exercises/: sha256 of every file the generator wrote
+
+
+def _sha256(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 def generate(repo_root: Path = REPO_ROOT) -> list[Stubbed]:
-    """Everything ``exercises/`` should contain, computed from the reference and the solutions."""
+    """Everything ``exercises/`` should contain, computed from the reference and the solutions.
+
+    The last file is :data:`RECORD`, the sha256 of each of the others: :func:`write` uses it to tell
+    its own files from files someone edited since.
+    """
     files = stub_modules(repo_root / REFERENCE_PACKAGE)
     stubbed = {f.rel for f in files if f.rel.name != "__init__.py"}
     for md in sorted((repo_root / "solutions").glob("*.md")):
@@ -210,24 +224,50 @@ def generate(repo_root: Path = REPO_ROOT) -> list[Stubbed]:
             continue
         files.append(Stubbed(Path("notebooks") / f"{md.stem}.ipynb", student_notebook_text(text, stubbed)))
     files.append(Stubbed(Path("test_homework.py"), STUDENT_TEST))
+    record = {"written_by": "dlcourse exercises (do not edit: it tells generated files from edited ones)",
+              "sha256": {f.rel.as_posix(): _sha256(f.text) for f in files}}
+    files.append(Stubbed(RECORD, json.dumps(record, indent=1) + "\n"))
     return files
 
 
-def write(repo_root: Path = REPO_ROOT, out: Path | None = None) -> list[Path]:
-    """Write the generated files to ``out`` (default ``exercises/``); remove stale generated files."""
+def _recorded(out: Path) -> dict[str, str]:
+    """``{relative path: sha256}`` of the files the generator last wrote into ``out`` (empty if unknown)."""
+    try:
+        return dict(json.loads((out / RECORD).read_text(encoding="utf-8"))["sha256"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+def write(repo_root: Path = REPO_ROOT, out: Path | None = None, *, force: bool = False) -> list[Path]:
+    """Write the generated files to ``out`` (default ``exercises/``); remove stale generated files.
+
+    A file is replaced or removed only when it is still what the generator last wrote (its sha256 is
+    in :data:`RECORD`) or already what it would write now. Anything else was edited by someone, a
+    student's work perhaps: unless ``force``, nothing is written and the error lists those files.
+    """
     from dlcourse.io import write_text_atomic
 
     out = out or repo_root / "exercises"
     files = generate(repo_root)
-    written = []
-    for f in files:
-        write_text_atomic(out / f.rel, f.text)
-        written.append(out / f.rel)
-    wanted = {out / f.rel for f in files}
-    for stale in _generated_files(out):
-        if stale not in wanted:
-            stale.unlink()
-    return written
+    wanted = {out / f.rel: f.text for f in files}
+    recorded = _recorded(out)
+    stale = [p for p in _generated_files(out) if p not in wanted]
+    edited = []
+    for path in [p for p in wanted if p.is_file() and p.name != RECORD.name] + stale:
+        current = path.read_text(encoding="utf-8", errors="replace")
+        if current != wanted.get(path) and _sha256(current) != recorded.get(path.relative_to(out).as_posix()):
+            edited.append(path)
+    if edited and not force:
+        names = "\n".join(f"  {p.relative_to(out.parent)}" for p in edited)
+        raise DlcourseError(f"these files in {out} were changed since `dlcourse exercises` wrote them (or it never "
+                            f"wrote them), and regenerating would {'replace or delete' if stale else 'replace'} "
+                            f"them:\n{names}\nIf they hold your work, keep it: commit or copy them first. To "
+                            "overwrite them anyway (maintainers), run `dlcourse exercises --force`.")
+    for path, text in wanted.items():
+        write_text_atomic(path, text)
+    for path in stale:
+        path.unlink()
+    return list(wanted)
 
 
 def _generated_files(out: Path) -> list[Path]:

@@ -10,6 +10,7 @@ import pytest
 
 from dlcourse import stubs
 from dlcourse.cli import main
+from dlcourse.errors import DlcourseError
 
 REF = textwrap.dedent('''
     """A reference module."""
@@ -120,8 +121,35 @@ def test_generate_check_and_staleness(tmp_path):
     stubs.write(root)
     (ex / "pkg" / "leftover.py").write_text("")
     assert stubs.check(root) == ["not generated (stale): exercises/pkg/leftover.py"]
-    stubs.write(root)
+    with pytest.raises(DlcourseError, match=r"(?s)replace or delete them:\n  exercises/pkg/leftover.py\n.*--force"):
+        stubs.write(root)  # never generated: perhaps a student's own file
+    assert (ex / "pkg" / "leftover.py").exists()
+    stubs.write(root, force=True)
     assert not (ex / "pkg" / "leftover.py").exists()
+
+
+def test_regenerating_never_overwrites_edited_work_unless_forced(tmp_path, capsys):
+    root = _fake_repo(tmp_path)
+    stubs.write(root)
+    mine = root / "exercises" / "pkg" / "mod.py"
+    answer = mine.read_text().replace('raise NotImplementedError("square', 'return x * x  # ("square')
+    mine.write_text(answer)
+    (root / "dlcourse" / "pkg" / "mod.py").write_text(REF.replace("Return x squared", "Return x**2"))
+    with pytest.raises(DlcourseError, match="exercises/pkg/mod.py"):
+        stubs.write(root)
+    assert mine.read_text() == answer  # nothing was written, not even the other files
+    assert main(["exercises", "--repo", str(root)]) == 2
+    assert "dlcourse exercises --force" in capsys.readouterr().err
+    # files still as generated are replaced freely; a lost record only makes it ask
+    mine.write_text(answer.replace("return x * x", "return x ** 2"))
+    assert main(["exercises", "--repo", str(root), "--force"]) == 0
+    assert "Return x**2" in mine.read_text() and "NotImplementedError" in mine.read_text()
+    (root / "dlcourse" / "pkg" / "mod.py").write_text(REF)
+    stubs.write(root)
+    (root / "exercises" / ".generated.json").unlink()
+    (root / "dlcourse" / "pkg" / "mod.py").write_text(REF.replace("Return x squared", "Return x**2"))
+    with pytest.raises(DlcourseError, match="exercises/pkg/mod.py"):
+        stubs.write(root)
 
 
 def test_student_notebook_has_no_answers_and_imports_student_code(tmp_path):
