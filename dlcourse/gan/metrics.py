@@ -302,7 +302,7 @@ class Evaluator:
 
         cfg = self.cfg
         fid = fid and self.inception is not None
-        if next(generator.parameters()).device != self.device:
+        if next(generator.parameters()).device.type != self.device.type:  # "cuda" vs "cuda:0" is no move
             generator = copy.deepcopy(generator).to(self.device)  # leave the caller's model where it is
         samples = generate(generator, max(cfg.classifier_samples, cfg.fid_samples if fid else 0), cfg.seed)
         feats, preds = predict(self.classifier, samples[:cfg.classifier_samples])
