@@ -39,6 +39,28 @@ def dies(sub):
 def errs(sub):
     return 1 / 0
 
+def probe_answer(sub):
+    return {"answer": sub.module("dlcourse.pkg.mod").answer()}
+
+def judge_answer(obs):
+    if obs["answer"] != 42:
+        raise CheckFailed(f"expected 42, found {obs['answer']}")
+    return "the answer"
+
+def probe_three(sub):
+    import torch
+    return {"values": torch.tensor([1.0, 2.0, 5.0])}
+
+def judge_three(obs):
+    from dlcourse.grading.core import Cases
+    cases = Cases()
+    for i, v in enumerate(obs["values"].tolist()):
+        cases.record(f"case {i}", v == i + 1, f"expected {i + 1}, found {v:g}")
+    return cases.verdict("all three")
+
+def probe_object(sub):
+    return {"thing": object()}
+
 def uses_submission(sub):
     mod = sub.module("dlcourse.pkg.mod")
     if mod.answer() != 42:
@@ -141,3 +163,31 @@ def test_custom_module_source_in_stub_message(tmp_path):
     mod = Submission(tmp_path).module("dlcourse.pkg.mod")
     with pytest.raises(NotImplementedError, match="answer"):
         mod.answer()
+
+
+def _probe_judge(fn: str, judge: str) -> Check:
+    return Check(fn, "Problem 9", fn, 3.0, probe=f"fake_checks:{fn}", judge=f"fake_checks:{judge}", timeout=20)
+
+
+def test_probe_runs_student_code_and_judge_decides(fake_checks, tmp_path):
+    pkg = tmp_path / "pkg"
+    pkg.mkdir()
+    (tmp_path / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    (pkg / "mod.py").write_text("def answer():\n    return 41\n")
+    r = run_check(_probe_judge("probe_answer", "judge_answer"), Submission(tmp_path))
+    assert (r.status, r.score) == ("failed", 0.0) and "found 41" in r.message
+    (pkg / "mod.py").write_text("def answer():\n    return 42\n")
+    r = run_check(_probe_judge("probe_answer", "judge_answer"), Submission(tmp_path))
+    assert (r.status, r.score, r.message) == ("passed", 3.0, "the answer")
+
+
+def test_cases_give_partial_credit_and_name_the_failures(fake_checks):
+    r = run_check(_probe_judge("probe_three", "judge_three"), Submission(None))
+    assert r.status == "partial" and r.score == 2.0
+    assert "2 of 3 cases passed" in r.message and "case 2: expected 3, found 5" in r.message
+
+
+def test_observations_must_be_plain_data(fake_checks):
+    r = run_check(_probe_judge("probe_object", "judge_answer"), Submission(None))
+    assert r.status == "error" and r.score == 0.0

@@ -2,11 +2,22 @@
 
 A *submission* is a folder laid out like the reference package: the student's version of
 ``dlcourse/minimax/dynamics.py`` is ``<folder>/minimax/dynamics.py`` (``exercises/`` is such a
-folder). Each *check* is a function ``check(sub: Submission) -> str | None`` that loads the modules it
-needs with :meth:`Submission.module` and raises :class:`CheckFailed` with a message for the student
-when something is wrong. Every check runs in its own process (forked from a server that already
-imported torch, so a check starts in milliseconds) with a timeout: a crash, ``sys.exit`` or an endless
-loop in student code costs that check only.
+folder). A *check* grades one part in two halves:
+
+* the **probe** ``probe(sub: Submission) -> dict`` runs the student's code (loaded with
+  :meth:`Submission.module`) on fixed inputs and returns *observations*: plain data only (tensors,
+  numbers, strings, booleans, ``None`` and lists, tuples and dicts of them). It runs in its own
+  process (forked from a server that already imported torch, so it starts in milliseconds) with a
+  timeout: a crash, ``sys.exit`` or an endless loop in student code costs that check only. It may
+  raise :class:`CheckFailed` to report a problem it sees directly (a missing class, say).
+* the **judge** ``judge(obs: dict) -> str | Verdict`` runs in the grader's own process, where no
+  student code is ever loaded: it computes the expected values, compares, and raises
+  :class:`CheckFailed` with a message for the student, or returns a message (full points) or a
+  :class:`Verdict` (partial credit, see :class:`Cases`).
+
+The observations cross from the probe's process to the judge's as a ``torch.save`` file read back
+with ``weights_only=True``, which cannot run code: nothing a submission does in its process can
+change the judge, its expected values or its verdict.
 """
 
 from __future__ import annotations
@@ -36,8 +47,61 @@ CHECK_MODULES = ("dlcourse.grading.minimax", "dlcourse.grading.clip", "dlcourse.
 QUESTION_POINTS = {"Problem 1": 5.0, "Problem 2": 5.0, "Problem 3": 5.0}
 
 
+#: Who sees a check's result on Gradescope (its own vocabulary): ``visible`` checks also ship to students.
+VISIBILITIES = ("visible", "after_due_date", "hidden")
+
+
 class CheckFailed(AssertionError):
     """Raised by a check: the message tells the student what was expected, what was found, and a hint."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A judge's answer with partial credit: ``fraction`` of the part's points, and the message."""
+
+    fraction: float
+    message: str
+
+
+class Cases:
+    """Independent cases of one part; each passes or fails on its own, the score is the passed weight.
+
+    ::
+
+        cases = Cases()
+        with cases("k larger than the gallery"):
+            expect(shape == (4, 10), "...")      # a CheckFailed here fails this case only
+        cases.record("sorted best first", ok, "expected ..., found ...")
+        return cases.verdict("cosine similarities and best-first top-k")
+
+    The verdict's message names every failed case with its own message.
+    """
+
+    def __init__(self) -> None:
+        self.results: list[tuple[str, bool, str, float]] = []
+
+    def record(self, name: str, ok: bool, message: str = "", weight: float = 1.0) -> bool:
+        self.results.append((name, bool(ok), "" if ok else message, weight))
+        return bool(ok)
+
+    @contextlib.contextmanager
+    def __call__(self, name: str, weight: float = 1.0):
+        try:
+            yield
+        except CheckFailed as e:
+            self.record(name, False, str(e), weight)
+        else:
+            self.record(name, True, "", weight)
+
+    def verdict(self, passed_message: str) -> Verdict:
+        total = sum(w for *_, w in self.results) or 1.0
+        passed = sum(w for _, ok, _, w in self.results if ok)
+        failed = [(n, m) for n, ok, m, _ in self.results if not ok]
+        if not failed:
+            return Verdict(1.0, passed_message)
+        lines = [f"{len(self.results) - len(failed)} of {len(self.results)} cases passed; failed:"]
+        lines += [f"- {n}: {m}" for n, m in failed]
+        return Verdict(passed / total, "\n".join(lines))
 
 
 def expect(condition: bool, message: str) -> None:
@@ -48,22 +112,43 @@ def expect(condition: bool, message: str) -> None:
 
 @dataclass(frozen=True)
 class Check:
-    """One graded part: ``func`` is ``"module:function"``, run against a submission."""
+    """One graded part: a ``probe`` and a ``judge``, each ``"module:function"`` (see the module docstring).
+
+    ``func`` is the older single-function form (a check that runs whole in the student's process);
+    it is kept only while the problem modules move to probe/judge.
+    """
 
     id: str  # short id, e.g. "1a"
     question: str  # e.g. "Problem 1"
     title: str  # e.g. "(a) saddle point"
     points: float
-    func: str
+    func: str | None = None  # legacy: check(sub) -> str | None, all in the student's process
     timeout: float = 60.0
+    probe: str | None = None
+    judge: str | None = None
+    visibility: str = "visible"
+
+    def __post_init__(self) -> None:
+        if (self.func is None) == (self.probe is None or self.judge is None):
+            raise ValueError(f"check {self.id}: give a probe and a judge (or, legacy, a func)")
+        if self.visibility not in VISIBILITIES:
+            raise ValueError(f"check {self.id}: visibility {self.visibility!r} is not one of {VISIBILITIES}")
 
     @property
     def name(self) -> str:
         return f"{self.question} {self.title}"
 
-    def resolve(self) -> Callable[[Submission], str | None]:
-        mod, _, fn = self.func.partition(":")
+    @staticmethod
+    def _load(ref: str) -> Callable:
+        mod, _, fn = ref.partition(":")
         return getattr(importlib.import_module(mod), fn)
+
+    def resolve(self) -> Callable[[Submission], str | None]:
+        """The function that runs in the student's process (the probe, or a legacy func)."""
+        return self._load(self.probe or self.func)
+
+    def resolve_judge(self) -> Callable[[dict], str | Verdict] | None:
+        return self._load(self.judge) if self.judge else None
 
 
 class Submission:
@@ -116,7 +201,7 @@ class Result:
 
     check: Check
     score: float
-    status: str  # "passed" | "failed" | "not implemented" | "error" | "timeout" | "crashed"
+    status: str  # "passed" | "partial" | "failed" | "not implemented" | "error" | "timeout" | "crashed"
     message: str
     seconds: float = 0.0
     output: str = ""
@@ -133,13 +218,37 @@ def _short_traceback(exc: BaseException, root: Path | None) -> str:
     return "".join(traceback.format_list(mine[-3:])).rstrip()
 
 
+def encode_observations(obs) -> bytes:
+    """``torch.save`` of a probe's observations (plain data only, see the module docstring)."""
+    import torch
+
+    buf = io.BytesIO()
+    torch.save(obs, buf)
+    return buf.getvalue()
+
+
+def decode_observations(data: bytes):
+    """Observations back from :func:`encode_observations`; ``weights_only`` refuses anything but plain data."""
+    import torch
+
+    return torch.load(io.BytesIO(data), weights_only=True)
+
+
 def _outcome(check: Check, sub: Submission) -> dict:
-    """Run ``check`` here and now; never raises. Returns the fields of a :class:`Result`."""
+    """Run the student's half of ``check`` (probe or legacy func) here and now; never raises.
+
+    Returns the fields of a :class:`Result`; for a probe, ``"observations"`` holds the encoded
+    observations and the status is ``"probed"`` (the judge decides).
+    """
     buf = io.StringIO()
     try:
         with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
-            msg = check.resolve()(sub)
-        return {"status": "passed", "message": msg or "correct", "output": buf.getvalue()}
+            value = check.resolve()(sub)
+            if check.probe:
+                data = encode_observations(value)
+        if check.probe:
+            return {"status": "probed", "message": "", "output": buf.getvalue(), "observations": data}
+        return {"status": "passed", "message": value or "correct", "output": buf.getvalue()}
     except CheckFailed as e:
         return {"status": "failed", "message": str(e), "output": buf.getvalue()}
     except NotImplementedError as e:
@@ -213,8 +322,28 @@ def run_check(check: Check, sub: Submission, *, isolate: bool = True) -> Result:
                        "message": f"the process running your code died (exit code {proc.exitcode}): "
                                   "did it call os._exit, segfault, or run out of memory?"}
         recv.close()
-    score = check.points if out["status"] == "passed" else 0.0
-    return Result(check=check, score=score, seconds=time.perf_counter() - t0, **out)
+    fraction = 1.0 if out["status"] == "passed" else 0.0
+    if out["status"] == "probed":
+        fraction, out = _judge(check, out)
+    return Result(check=check, score=check.points * fraction, seconds=time.perf_counter() - t0, **out)
+
+
+def _judge(check: Check, probed: dict) -> tuple[float, dict]:
+    """Judge a probe's observations in this process; returns the fraction of points and the outcome."""
+    out = {k: v for k, v in probed.items() if k != "observations"}
+    try:
+        verdict = check.resolve_judge()(decode_observations(probed["observations"]))
+    except CheckFailed as e:
+        return 0.0, {**out, "status": "failed", "message": str(e)}
+    except Exception as e:  # noqa: BLE001 - observations of an unexpected form (e.g. None where a tensor was due)
+        return 0.0, {**out, "status": "error",
+                     "message": f"your code's results could not be judged ({type(e).__name__}: {e}). Hint: check "
+                                "the types and shapes your functions return against their docstrings."}
+    if not isinstance(verdict, Verdict):
+        verdict = Verdict(1.0, verdict or "correct")
+    fraction = min(1.0, max(0.0, float(verdict.fraction)))
+    status = "passed" if fraction == 1.0 else "partial" if fraction > 0 else "failed"
+    return fraction, {**out, "status": status, "message": verdict.message}
 
 
 def all_checks(problems: Sequence[str] | None = None) -> list[Check]:
