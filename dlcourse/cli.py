@@ -47,7 +47,7 @@ def _data_flickr8k(args: argparse.Namespace) -> int:
     else:
         raise DlcourseError("say where Flickr8K comes from: --from PATH [PATH ...] (zips or folders you have) "
                             "or --download (public mirrors).\n" + flickr8k.HOW_TO_GET)
-    print(f"Flickr8K ready in {path}")
+    print(f"Flickr8K ready in {path} ({flickr8k.summary(path)})")
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import http.server
+import re
 import shutil
 import threading
 import warnings
@@ -93,7 +94,7 @@ def test_kaggle_layout_is_read_and_cleaned_with_one_warning(tmp_path):
     by_name = {n: c for s in splits.values() for n, c in zip(s.images, s.captions)}
     assert by_name[IMAGES[1]] == _captions(IMAGES[1])  # commas kept, quotes and \r gone, duplicate dropped
     assert len(by_name[IMAGES[0]]) == 3  # too few captions: kept as they are
-    assert all(s.split_source == "hash of the image id" for s in splits.values())
+    assert all(s.split_source == flickr8k.SOURCE_HASH for s in splits.values())  # not Flickr8K's images
     assert all(flickr8k.split_of(n) == s for s, d in splits.items() for n in d.images)
 
 
@@ -102,11 +103,16 @@ def test_original_layout_uses_the_standard_split_files(tmp_path):
     layout = flickr8k.find_layout(folder)
     assert layout.kind == "original" and layout.image_dir.name == "Flicker8k_Dataset" and layout.has_standard_split
     splits, warns = _load_all(folder)
-    assert len(warns) == 1
-    assert "malformed lines" in str(warns[0].message) and MISSING in str(warns[0].message)
-    assert splits["train"].images == sorted(IMAGES[:8])  # the missing image of the split file is skipped
+    cleaning = [w for w in warns if w.category is flickr8k.DataQualityWarning]
+    split_warns = [w for w in warns if w.category is flickr8k.SplitWarning]
+    assert len(cleaning) == 1 and len(split_warns) == 1, [str(w.message) for w in warns]
+    assert "malformed lines" in str(cleaning[0].message) and MISSING in str(cleaning[0].message)
+    # the split file lists an image that is not there: skipped, and said so
+    assert f"1 listed images are not in Flicker8k_Dataset/ with a caption and are skipped (e.g. {MISSING})" in str(
+        split_warns[0].message)
+    assert splits["train"].images == sorted(IMAGES[:8])
     assert splits["dev"].images == sorted(IMAGES[8:10]) and splits["test"].images == sorted(IMAGES[10:])
-    assert splits["test"].split_source == "standard split files"
+    assert splits["test"].split_source == flickr8k.SOURCE_FOLDER
     assert all(len(c) == 5 and not any("\r" in x for x in c) for c in splits["train"].captions)
     texts, owner = splits["train"].flat_captions()
     assert len(texts) == 40 and owner[:6] == [0, 0, 0, 0, 0, 1]
@@ -115,8 +121,127 @@ def test_original_layout_uses_the_standard_split_files(tmp_path):
 def test_original_layout_without_split_files_falls_back_to_the_hash_split(tmp_path):
     folder = make_original(tmp_path / "orig", with_splits=False)
     splits, _ = _load_all(folder)
-    assert splits["train"].split_source == "hash of the image id"
+    assert splits["train"].split_source == flickr8k.SOURCE_HASH  # these images are not Flickr8K's
     assert sorted(n for s in splits.values() for n in s.images) == sorted(IMAGES)
+
+
+# --------------------------------------------------------------------------- the standard split
+
+
+def test_shipped_standard_lists_are_the_original_ones():
+    """Invariants an edited copy (sorted, re-split, padded, one line short) would break."""
+    files = {s: flickr8k.SPLITS_DIR / f for s, f in flickr8k.SPLIT_FILES.items()}
+    lists = {s: p.read_text(encoding="ascii").splitlines() for s, p in files.items()}
+    assert {s: len(v) for s, v in lists.items()} == {"train": 6000, "dev": 1000, "test": 1000} == flickr8k.SPLIT_SIZES
+    assert all(len(set(v)) == len(v) for v in lists.values())  # no duplicates
+    assert len(set(lists["train"]) | set(lists["dev"]) | set(lists["test"])) == 8000  # pairwise disjoint
+    assert all(re.fullmatch(r"\d+_[0-9a-f]{10}\.jpg", n) for v in lists.values() for n in v)
+    # the original order (not sorted), with the well-known first entries of Flickr8k_text.zip
+    assert lists["test"][:3] == ["3385593926_d3e9c21170.jpg", "2677656448_6b7e7702af.jpg", "311146855_0b65fdb169.jpg"]
+    assert lists["dev"][:2] == ["2090545563_a4e66ec76b.jpg", "3393035454_2d2370ffd4.jpg"]
+    assert lists["train"][:3] == ["2513260012_03d33305cf.jpg", "2903617548_d3e38d7f88.jpg", "3338291921_fe7ae0c8f8.jpg"]
+    assert lists["test"][-1] == "3490736665_38710f4b91.jpg" and lists["train"][-1] == "2671602981_4edde92658.jpg"
+    assert all(v != sorted(v) for v in lists.values())
+    assert MISSING not in {n for v in lists.values() for n in v}  # captioned in the token file, not in the zip
+    # LF files whose hashes are the pinned ones, and what the loader returns is exactly these lists
+    assert {s: hashlib.sha256(p.read_bytes()).hexdigest() for s, p in files.items()} == flickr8k.SPLIT_SHA256
+    assert all(b"\r" not in p.read_bytes() and p.read_bytes().endswith(b"\n") for p in files.values())
+    assert flickr8k.standard_split() == {s: tuple(v) for s, v in lists.items()}
+
+
+def _flickr_names() -> dict[str, list[str]]:
+    """Real Flickr8K image names: 5 train, 2 dev, 3 test, picked where the hash split disagrees."""
+    std = flickr8k.standard_split()
+    want = {"train": 5, "dev": 2, "test": 3}
+    return {s: [n for n in std[s] if flickr8k.split_of(n) != s][:k] for s, k in want.items()}
+
+
+UNLISTED = ["1000000001_0123456789.jpg", "1000000002_abcdef0123.jpg"]  # Flickr-shaped, in no list
+
+
+def make_kaggle_flickr(root: Path, names: list[str]) -> Path:
+    for i, name in enumerate(names):
+        _jpeg(root / "Images" / name, i)
+    lines = ["image,caption"] + [f"{n},{c}" for n in names for c in _captions(n)]
+    (root / "captions.txt").write_text("\n".join(lines) + "\n")
+    return root
+
+
+def test_kaggle_layout_with_flickr8k_images_is_split_as_the_standard_lists_say(tmp_path):
+    by_split = _flickr_names()
+    folder = make_kaggle_flickr(tmp_path / "kaggle", [n for v in by_split.values() for n in v] + UNLISTED)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        splits = {s: flickr8k.load(s, folder=folder) for s in flickr8k.SPLITS}
+        again = flickr8k.load("test", folder=folder)
+    assert {s: d.images for s, d in splits.items()} == {s: sorted(v) for s, v in by_split.items()}
+    assert again.images == splits["test"].images
+    assert all(d.split_source == flickr8k.SOURCE_SHIPPED for d in splits.values())
+    assert "lists shipped with dlcourse" in splits["test"].describe()
+    # images in no list: in no split, reported once (one warning over four loads) with count and names
+    assert not set(UNLISTED) & {n for d in splits.values() for n in d.images}
+    warns = [str(w.message) for w in caught if issubclass(w.category, flickr8k.SplitWarning)]
+    assert len(warns) == 1 and len([w for w in caught if issubclass(w.category, flickr8k.DataQualityWarning)]) == 1
+    assert "\n" not in warns[0] and str(folder) in warns[0]
+    assert f"2 captioned images are in no split list and are left out of every split (e.g. {', '.join(UNLISTED)})" in warns[0]
+    assert "7990 listed images are not in Images/ with a caption and are skipped" in warns[0]  # a partial copy
+
+
+def test_a_folder_with_its_own_split_files_keeps_them_even_for_flickr8k_images(tmp_path):
+    by_split = _flickr_names()
+    names = [n for v in by_split.values() for n in v]
+    folder = make_kaggle_flickr(tmp_path / "k", names)
+    own = {"train": names[:2], "dev": names[2:6], "test": names[6:]}  # not the standard assignment
+    for s, f in flickr8k.SPLIT_FILES.items():
+        (folder / f).write_text("\n".join(own[s]) + "\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        splits = {s: flickr8k.load(s, folder=folder) for s in flickr8k.SPLITS}
+    assert {s: d.images for s, d in splits.items()} == {s: sorted(v) for s, v in own.items()}
+    assert all(d.split_source == flickr8k.SOURCE_FOLDER for d in splits.values())
+    assert not [w for w in caught if issubclass(w.category, flickr8k.SplitWarning)]  # all listed, all there
+
+
+@pytest.mark.parametrize("damage", ["edited", "padded", "missing", "crlf"])
+def test_a_changed_shipped_list_is_refused_with_the_file_and_the_fix(tmp_path, monkeypatch, damage):
+    folder = make_kaggle_flickr(tmp_path / "kaggle", [n for v in _flickr_names().values() for n in v])
+    splits_dir = tmp_path / "flickr8k_splits"
+    shutil.copytree(flickr8k.SPLITS_DIR, splits_dir)
+    test_file = splits_dir / flickr8k.SPLIT_FILES["test"]
+    lines = test_file.read_text().splitlines()
+    if damage == "edited":  # a typical edit: two names swapped (same names, same size)
+        lines[0], lines[1] = lines[1], lines[0]
+        test_file.write_text("\n".join(lines) + "\n")
+    elif damage == "padded":
+        test_file.write_text("\n".join(lines + ["1.jpg"]) + "\n")
+    elif damage == "missing":
+        test_file.unlink()
+    else:  # the same list with Windows line ends (a CRLF checkout) is still the standard list
+        test_file.write_bytes(("\r\n".join(lines) + "\r\n").encode())
+    monkeypatch.setattr(flickr8k, "SPLITS_DIR", splits_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if damage == "crlf":
+            assert flickr8k.load("test", folder=folder).split_source == flickr8k.SOURCE_SHIPPED
+            return
+        with pytest.raises(DataNotFoundError) as err:
+            flickr8k.load("test", folder=folder)
+    msg = str(err.value)
+    assert str(test_file) in msg and "git checkout" in msg and "pip install --force-reinstall dlcourse" in msg
+    assert ("cannot be read" if damage == "missing" else f"expected {flickr8k.SPLIT_SHA256['test']}") in msg
+
+
+def test_status_names_the_split_a_folder_gets(tmp_path, monkeypatch):
+    monkeypatch.delenv("DLCOURSE_DATA", raising=False)
+    monkeypatch.setenv(flickr8k.ENV_VAR, str(make_kaggle_flickr(tmp_path / "k", _flickr_names()["test"])))
+    assert "lists shipped with dlcourse" in flickr8k.status_lines()[0]
+    monkeypatch.setenv(flickr8k.ENV_VAR, str(make_kaggle(tmp_path / "own")))
+    assert "not Flickr8K's images" in flickr8k.status_lines()[0]
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    monkeypatch.setattr(flickr8k, "SPLITS_DIR", broken)
+    monkeypatch.setenv(flickr8k.ENV_VAR, str(tmp_path / "k"))
+    assert "split lists damaged" in flickr8k.status_lines()[0]
 
 
 def test_hash_split_is_deterministic_with_standard_proportions():
@@ -289,7 +414,7 @@ def test_mirror_list_from_the_environment(monkeypatch):
     assert all(len(m) == 2 and all(r.md5 for r in m) for m in flickr8k.MIRRORS)
 
 
-def test_status_lines_and_cli_import(tmp_path, monkeypatch):
+def test_status_lines_and_cli_import(tmp_path, monkeypatch, capsys):
     from dlcourse.cli import main
 
     monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path / "data"))
@@ -299,6 +424,7 @@ def test_status_lines_and_cli_import(tmp_path, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert main(["data", "flickr8k", "--from", str(z), "--quiet"]) == 0
+    assert "not Flickr8K's standard split" in capsys.readouterr().out  # the import says which split it gets
     line = flickr8k.status_lines()[0]
     assert "ok (kaggle layout, 12 images" in line
     monkeypatch.setenv(flickr8k.ENV_VAR, str(make_original(tmp_path / "elsewhere")))

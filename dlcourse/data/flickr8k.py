@@ -10,10 +10,25 @@ Two layouts are in the wild, and both are read as they are:
   ``<image>.jpg#<k><TAB><caption>``, plus the split files ``Flickr_8k.trainImages.txt``,
   ``Flickr_8k.devImages.txt`` and ``Flickr_8k.testImages.txt`` (6000/1000/1000 images).
 
-With the split files present their standard split is used; without them (the Kaggle layout) a
-deterministic split of the same proportions is made by hashing the image id, so that one image's
-captions always land in one split. Real-world dirt is cleaned and summarised in ONE warning per
-folder: CRLF line ends, captions of images that do not exist (the original token file lists
+Which split a run uses (``CaptionedImages.split_source``, printed by every run and kept in its
+``metrics.json``):
+
+* the folder's own split files when it has them (the original zips);
+* otherwise, when the folder's images are Flickr8K's (the Kaggle copy), the same standard lists,
+  shipped with dlcourse in :data:`SPLITS_DIR` (``flickr8k_splits/README.md`` says where they come
+  from and how they were checked; their sha256 is pinned in :data:`SPLIT_SHA256` and checked on
+  every load).
+
+In both of these cases images in no list (Flickr8K has 8,091 images, the lists 8,000) are left out of
+every split and listed images that are not in the folder are skipped; both are reported in ONE
+:class:`SplitWarning` per folder.
+
+Only a folder whose images are not Flickr8K's (the offline stand-in, your own captioned images in
+this layout) is split by a hash of the image id (:func:`split_of`): deterministic, 6000/1000/1000
+proportions, one image's captions always in one split, but not the split published results use.
+
+Real-world dirt is cleaned and summarised in ONE warning per folder: CRLF line ends, captions of
+images that do not exist (the original token file lists
 ``2258277193_586949ec62.jpg``, which is not in the zip), exact duplicate lines, empty captions,
 malformed lines, images with more or fewer than 5 captions (more: the first 5 are kept; fewer: kept
 as they are, evaluation handles any count).
@@ -60,6 +75,21 @@ SPLIT_FILES = {"train": "Flickr_8k.trainImages.txt", "dev": "Flickr_8k.devImages
                "test": "Flickr_8k.testImages.txt"}
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
 
+#: The standard 6000/1000/1000 lists (Hodosh et al. 2013, ``Flickr8k_text.zip``), shipped as package data.
+SPLITS_DIR = Path(__file__).with_name("flickr8k_splits")
+SPLIT_SIZES = {"train": 6000, "dev": 1000, "test": 1000}
+#: sha256 of each shipped list, its bytes with line ends normalised to LF (so a CRLF checkout still passes).
+SPLIT_SHA256 = {
+    "train": "e330ddd5156a4c2d2e2b67bc587e70e588f2d132bd8a10dc54dcb71e58115d8e",
+    "dev": "18ba829f47f6df1cb830bf7f0506e2ddf333818925299babbd1bbcaf50fdc504",
+    "test": "c0924146c131458ceba45da59670fe9520eadce1e5cafffa16a817672a9b1f17",
+}
+#: A Flickr8K image file name: Flickr photo id, underscore, 10-hex-digit secret, ``.jpg``.
+IMAGE_NAME = re.compile(r"\d+_[0-9a-f]{10}\.jpg")
+SOURCE_FOLDER = "standard Flickr8K split, from the folder's own split files"
+SOURCE_SHIPPED = "standard Flickr8K split, lists shipped with dlcourse"
+SOURCE_HASH = "hash of the image id, not Flickr8K's standard split"
+
 HOW_TO_GET = f"""How to get Flickr8K (about 1 GB; its licence forbids redistribution, so it is never bundled):
   * `dlcourse data flickr8k --download` fetches the two zips from the public mirrors
     (override the list with ${MIRRORS_ENV_VAR}, see dlcourse.data.flickr8k.parse_mirrors);
@@ -72,6 +102,10 @@ Without Flickr8K, use the offline stand-in: `--data standin` (it is NOT Flickr8K
 
 class DataQualityWarning(UserWarning):
     """A caption file had dirt that was skipped or repaired (one summary per folder)."""
+
+
+class SplitWarning(DataQualityWarning):
+    """Images left out of a standard split: on disk but in no list, or listed but not in the folder."""
 
 
 # ----------------------------------------------------------------------------- layout
@@ -244,11 +278,74 @@ def split_of(image_id: str) -> str:
     return "dev" if u < SPLIT_FRACTIONS["train"] + SPLIT_FRACTIONS["dev"] else "test"
 
 
-def _split_names(s: Scan, split: str) -> list[str]:
-    if s.layout.split_dir is None:
-        return sorted(name for name in s.captions if split_of(name) == split)
-    listed = (s.layout.split_dir / SPLIT_FILES[split]).read_text(encoding="utf-8-sig").split()
-    return sorted({name for name in listed if name in s.captions})
+def standard_split(directory: Path | None = None) -> dict[str, tuple[str, ...]]:
+    """The standard Flickr8K split shipped with dlcourse: ``{"train": 6000 names, "dev": 1000, "test": 1000}``.
+
+    Names are image file names in the original lists' order. Each file's sha256 (line ends
+    normalised) must equal :data:`SPLIT_SHA256`; a changed, damaged or missing file raises
+    :class:`DataNotFoundError` naming it and the fix, so an edited list never slips into a run.
+    """
+    directory = Path(directory) if directory is not None else SPLITS_DIR
+    fix = ("restore it: `git checkout -- <that file>` in a git checkout of dlcourse, otherwise "
+           "`pip install --force-reinstall dlcourse`")
+    lists = {}
+    for split, fname in SPLIT_FILES.items():
+        path = directory / fname
+        try:
+            data = path.read_bytes().replace(b"\r\n", b"\n")
+        except OSError as e:
+            raise DataNotFoundError(f"{path}: the standard Flickr8K {split} list shipped with dlcourse cannot be read "
+                                    f"({e.strerror or e}); {fix}.") from e
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != SPLIT_SHA256[split]:
+            raise DataNotFoundError(
+                f"{path}: this is not the standard Flickr8K {split} list shipped with dlcourse (sha256 {digest}, "
+                f"expected {SPLIT_SHA256[split]}): the file was changed or damaged, and an edited list would "
+                f"give results that do not compare with published ones; {fix}.")
+        lists[split] = tuple(data.decode("ascii").split())
+    return lists
+
+
+def is_flickr8k_names(names) -> bool:
+    """True when most of ``names`` (image file names) are in the standard Flickr8K lists."""
+    names = list(names)
+    listed = set().union(*standard_split().values())
+    return bool(names) and 2 * sum(1 for n in names if n in listed) > len(names)
+
+
+def _read_list(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8-sig").split()
+
+
+def _assign(s: Scan) -> tuple[dict[str, list[str]], str]:
+    """Captioned image names per split (each sorted) and where the split comes from (a ``SOURCE_*``)."""
+    if s.layout.split_dir is not None:
+        lists, source = {sp: _read_list(s.layout.split_dir / f) for sp, f in SPLIT_FILES.items()}, SOURCE_FOLDER
+    elif is_flickr8k_names(s.captions):
+        lists, source = standard_split(), SOURCE_SHIPPED
+    else:  # not Flickr8K's images (the stand-in, a user's folder): no standard split exists for them
+        return {sp: sorted(n for n in s.captions if split_of(n) == sp) for sp in SPLITS}, SOURCE_HASH
+    listed = set().union(*lists.values())
+    unlisted = sorted(set(s.captions) - listed)
+    missing = sorted(listed - set(s.captions))
+    if unlisted or missing:
+        _warn_split_once(s.layout, source, unlisted, missing)
+    return {sp: sorted({n for n in lst if n in s.captions}) for sp, lst in lists.items()}, source
+
+
+def _warn_split_once(layout: Layout, source: str, unlisted: list[str], missing: list[str]) -> None:
+    key = ("split", str(layout.image_dir), source, len(unlisted), len(missing))
+    if key in _WARNED:
+        return
+    _WARNED.add(key)
+    parts = []
+    if unlisted:
+        parts.append(f"{len(unlisted)} captioned images are in no split list and are left out of every split "
+                     f"(e.g. {', '.join(unlisted[:3])})")
+    if missing:
+        parts.append(f"{len(missing)} listed images are not in {layout.image_dir.name}/ with a caption and are "
+                     f"skipped (e.g. {', '.join(missing[:3])})")
+    warnings.warn(f"{layout.image_dir.parent}: {source}: " + "; ".join(parts) + ".", SplitWarning, stacklevel=4)
 
 
 # ----------------------------------------------------------------------------- the data set
@@ -267,7 +364,7 @@ class CaptionedImages:
     image_dir: Path
     images: list[str]
     captions: list[list[str]]
-    split_source: str  # "standard split files" or "hash of the image id"
+    split_source: str  # one of SOURCE_FOLDER, SOURCE_SHIPPED, SOURCE_HASH
     labels: list[int] | None = None
     class_names: tuple[str, ...] | None = None
 
@@ -302,13 +399,14 @@ def load(split: str = "train", folder: Path | None = None, limit: int | None = N
         raise ConfigError(f"split {split!r} is not one of {SPLITS}")
     folder = Path(folder) if folder is not None else default_folder()
     s = scan(folder)
-    names = _split_names(s, split)[:limit]
+    by_split, source = _assign(s)
+    names = by_split[split][:limit]
     if not names:
-        raise DataNotFoundError(f"{folder}: the {split} split is empty (no captioned images found).\n{HOW_TO_GET}")
+        raise DataNotFoundError(f"{folder}: the {split} split is empty (no captioned images found; split: {source})."
+                                f"\n{HOW_TO_GET}")
     return CaptionedImages(
         name=name, split=split, image_dir=s.layout.image_dir, images=names,
-        captions=[list(s.captions[n]) for n in names],
-        split_source="standard split files" if s.layout.has_standard_split else "hash of the image id",
+        captions=[list(s.captions[n]) for n in names], split_source=source,
     )
 
 
@@ -321,16 +419,28 @@ def is_ready(folder: Path | None = None) -> bool:
         return False
 
 
+def summary(folder: str | Path | None = None) -> str:
+    """One line on ``folder`` (default :func:`default_folder`): layout, image count and which split it gets."""
+    folder = Path(folder) if folder is not None else default_folder()
+    layout = find_layout(folder)
+    names = [p.name for p in os.scandir(layout.image_dir) if p.name.lower().endswith(IMAGE_SUFFIXES)]
+    if layout.has_standard_split:
+        split = SOURCE_FOLDER
+    else:
+        try:
+            split = SOURCE_SHIPPED if is_flickr8k_names(names) else SOURCE_HASH + " (these are not Flickr8K's images)"
+        except DataNotFoundError as e:
+            split = f"split lists damaged: {e}"
+    return f"{layout.kind} layout, {len(names)} images, {split}"
+
+
 def status_lines() -> list[str]:
     """Lines for ``dlcourse data status``."""
     folder = default_folder()
     try:
-        layout = find_layout(folder)
+        return [f"Flickr8K {folder}: ok ({summary(folder)})"]
     except DataNotFoundError:
         return [f"Flickr8K {folder}: missing (`dlcourse data flickr8k --download` or `--from PATH`)"]
-    n_images = sum(1 for p in os.scandir(layout.image_dir) if p.name.lower().endswith(IMAGE_SUFFIXES))
-    split = "standard 6000/1000/1000 split files" if layout.has_standard_split else "hash split (no split files)"
-    return [f"Flickr8K {folder}: ok ({layout.kind} layout, {n_images} images, {split})"]
 
 
 # ----------------------------------------------------------------------------- import
@@ -535,7 +645,7 @@ def ensure(folder: Path | None = None) -> Path:
 
 
 __all__ = [
-    "CaptionedImages", "DataQualityWarning", "Layout", "MIRRORS", "Remote", "default_folder", "download",
-    "ensure", "find_layout", "import_from", "is_ready", "load", "parse_mirrors", "scan", "split_of",
-    "status_lines",
+    "CaptionedImages", "DataQualityWarning", "Layout", "MIRRORS", "Remote", "SplitWarning", "default_folder",
+    "download", "ensure", "find_layout", "import_from", "is_flickr8k_names", "is_ready", "load", "parse_mirrors",
+    "scan", "split_of", "standard_split", "status_lines", "summary",
 ]

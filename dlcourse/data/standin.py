@@ -13,7 +13,8 @@ the first (main) item is the label used for zero-shot classification.
 
 It is written in the Kaggle Flickr8K layout (``Images/*.jpg`` + ``captions.txt``) plus ``labels.csv``
 (image, label, class name), so :func:`dlcourse.data.flickr8k.load` and the training code read it
-exactly like Flickr8K; the split is Flickr8K's hash split (:func:`dlcourse.data.flickr8k.split_of`).
+exactly like Flickr8K; its image names are not Flickr8K's, so it gets the hash split
+(:func:`dlcourse.data.flickr8k.split_of`), not the standard lists.
 Generation is vectorised (a few seconds for 8000 images) and atomic (temp folder, then rename).
 """
 
