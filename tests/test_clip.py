@@ -218,6 +218,7 @@ def test_train_resume_reuse_evaluate_search(tiny_data, tmp_path, monkeypatch, ca
     n_test = min(20, len(clipdata.load_split(cfg.data, "test")))
     assert full["complete"] and len(full["history"]) == 2 and full["test"]["n_test_images"] == n_test
     assert "NOT Flickr8K" in full["data"] and "random init" in full["weights"]["vision"]
+    assert full["split"].startswith("hash of the image id") and full["split"] in full["test_data"]
     assert full["precision"] == "fp32" and full["config"]["precision"] == "auto"  # auto on a CPU: float32
     assert "pretrained all-MiniLM-L6-v2" in full["weights"]["text"] and "(frozen)" in full["weights"]["text"]
     assert {"i2t_R@1", "t2i_R@10", "i2t_medr"} <= set(full["test"]["retrieval"])

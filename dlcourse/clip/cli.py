@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
@@ -33,6 +34,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     model, cfg, _ = load_run(args.run, args.device)
     split = clipdata.prepare(cfg.data, args.split, cfg.image_size, cfg.test_images)
+    if not args.quiet:  # stderr: stdout stays one JSON document
+        print(f"evaluating on {split.data.describe()}", file=sys.stderr, flush=True)
     results = evaluate.evaluate(model, split, cfg, device=resolve_device(args.device), quiet=args.quiet)
     print(json.dumps(results, indent=2))
     return 0

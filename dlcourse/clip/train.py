@@ -344,6 +344,7 @@ def train(cfg: ClipConfig, out: str | Path, *, quiet: bool = False) -> dict:
                            "history": history, "config": asdict(cfg), "weights": weights}, ckpt_path)
 
     test_split = clipdata.prepare(cfg.data, "test", cfg.image_size, cfg.test_images, progress=progress)
+    _log(f"  evaluating on {test_split.data.describe()}", quiet)
     results = evaluate.evaluate(model, test_split, cfg, device=device, quiet=quiet)
     evaluate.save_grids(model, test_split, cfg, out, device=device)
     metrics = {
@@ -352,6 +353,7 @@ def train(cfg: ClipConfig, out: str | Path, *, quiet: bool = False) -> dict:
         "config": asdict(cfg),
         "data": train_split.data.describe(),
         "test_data": test_split.data.describe(),
+        "split": test_split.data.split_source,  # standard Flickr8K split, or the hash split (not comparable)
         "weights": weights,
         "learning_rates": lrs,
         "precision": precision.describe(),
