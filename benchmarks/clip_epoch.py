@@ -2,7 +2,8 @@
 
 Both paths train a fresh CLIP model built with the same seed (default ResNet-50 + DistilBERT, both
 randomly initialised: no weights need to travel) with the same :func:`dlcourse.clip.step.train_step`
-(which reads the loss with ``.item()`` every step), the same optimizer, schedule and batch size, over
+(the naive loop reads its loss with ``.item()`` every step, the trainer once per epoch), the same
+optimizer, schedule and batch size, over
 the same N JPEGs with 5 captions each. An epoch visits every image once with one of its captions
 (the trainer's definition: ``ceil(N / batch)`` steps).
 
@@ -50,7 +51,6 @@ from torch.utils.data import Dataset
 from dlcourse.clip import data as clipdata
 from dlcourse.clip import train as cliptrain
 from dlcourse.clip.encoders import TEXT_ALIASES, TextEncoder, VisionEncoder, random_text
-from dlcourse.clip.loss import make_loss
 from dlcourse.clip.model import CLIP
 from dlcourse.clip.step import train_step
 from dlcourse.io import device_name
@@ -159,7 +159,7 @@ def timed(elapsed: float, timed_steps: int, full_steps: int, images: int, losses
     epoch = startup + (elapsed - startup) / timed_steps * full_steps
     return {"timed_steps": timed_steps, "timed_s": elapsed, "epoch_s": epoch, "extrapolated": timed_steps < full_steps,
             "steps_per_s": timed_steps / elapsed, "images_per_s": images / epoch,
-            "mean_loss": sum(losses) / len(losses), "peak_gpu_gib": peak_gib(device)}
+            "mean_loss": float(sum(losses) / len(losses)), "peak_gpu_gib": peak_gib(device)}
 
 
 # ----------------------------------------------------------------------------- the two paths
@@ -186,9 +186,9 @@ def run_dlcourse(args, paths: list[Path], captions: list[list[str]], device: tor
     optimizer = cliptrain.make_optimizer(model, lrs, cfg.weight_decay)
     epochs = [clipdata.epoch_batches(split, args.batch, args.seed, e) for e in (1, 2)]
     scheduler = cliptrain.make_scheduler(optimizer, args.warmup + sum(len(b) for b in epochs))
-    loss_fn = make_loss(cfg.loss)
+    loss_fn = cliptrain.make_loss(cfg.loss)
     model.train()
-    run = dict(device=device, precision=precision)
+    run = dict(device=device, precision=precision, train_step=train_step)
     cliptrain.train_epoch(model, images_dev, text_dev, clipdata.epoch_batches(split, args.batch, args.seed, 0)[:args.warmup],
                           loss_fn, optimizer, scheduler, **run)
     # Two epochs timed: the first meets the last, partial batch's shape for the first time, and with
@@ -255,7 +255,7 @@ def run_naive(args, paths: list[Path], captions: list[list[str]], device: torch.
     optimizer = cliptrain.make_optimizer(model, lrs, cfg.weight_decay)
     full_steps = math.ceil(len(paths) / args.batch)
     scheduler = cliptrain.make_scheduler(optimizer, args.warmup + full_steps)
-    loss_fn = make_loss(cfg.loss)
+    loss_fn = cliptrain.make_loss(cfg.loss)
     extra = {"multiprocessing_context": "fork"} if args.workers > 0 and sys.platform == "linux" else {}
     loader = DataLoader(NaivePairs(paths, captions, args.size), batch_size=args.batch, shuffle=True,
                         num_workers=args.workers, collate_fn=NaiveCollate(model.text.tokenizer, model.text.max_length),
@@ -269,7 +269,7 @@ def run_naive(args, paths: list[Path], captions: list[list[str]], device: torch.
             if k == limit:
                 break
             text = {"input_ids": ids.to(device), "attention_mask": mask.to(device)}
-            losses.append(train_step(model, images.to(device), text, loss_fn, optimizer))
+            losses.append(train_step(model, images.to(device), text, loss_fn, optimizer).item())
             scheduler.step()
         return losses
 

@@ -31,7 +31,8 @@ import time
 import torch
 
 from dlcourse.gan.losses import make_optimizers
-from dlcourse.gan.model import NOISE_DIM, Discriminator, Generator
+from dlcourse.gan.model import Discriminator, Generator
+from dlcourse.gan.spec import NOISE_DIM
 from dlcourse.gan.step import train_step
 from dlcourse.io import device_name
 
@@ -100,7 +101,7 @@ def time_cuda_graph(steps: int, warmup: int, batch: int, device: torch.device) -
     images = images.to(device)
     g, d = fresh_models(device)
     opt_g, opt_d = make_optimizers(g, d)
-    step = GraphedStep(g, d, opt_g, opt_d, batch, device, warmup=max(3, warmup))
+    step = GraphedStep(g, d, opt_g, opt_d, batch, device, step=train_step, warmup=max(3, warmup))
     perm = torch.randperm(len(images), device=device)
     noise = torch.randn(steps + step.warmup + 1, batch, NOISE_DIM, device=device)
     hist = torch.zeros(steps + step.warmup + 1, 2, device=device)

@@ -3,20 +3,24 @@ the input pipeline, and an end-to-end run (train, resume, reuse, evaluate, searc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
+import types
 import warnings
 
 import pytest
 import torch
 import torch.nn.functional as F
 
+from dlcourse import parts
 from dlcourse.clip import data as clipdata
 from dlcourse.clip import evaluate, train
 from dlcourse.clip.encoders import TextEncoder, VisionEncoder, WeightsWarning, minilm_folder
-from dlcourse.clip.loss import ClipLoss, SoftTargetClipLoss, make_loss
+from dlcourse.clip.loss import ClipLoss, SoftTargetClipLoss
 from dlcourse.clip.model import CLIP, INIT_LOGIT_SCALE, ProjectionHead
 from dlcourse.clip.retrieval import similarity, top_k
+from dlcourse.clip.train import make_loss
 from dlcourse.clip.zeroshot import class_embeddings, classify
 from dlcourse.data import standin
 from dlcourse.errors import ConfigError, DlcourseError
@@ -229,7 +233,12 @@ def test_train_resume_reuse_evaluate_search(tiny_data, tmp_path, monkeypatch, ca
     assert ckpt["optimizer"] is None and ckpt["epoch"] == 2
 
     # interrupted in epoch 2, then resumed: the same weights as the uninterrupted run
-    real_step, calls = train.train_step, {"n": 0}
+    ref = parts.reference("clip")
+    real_step, calls = ref.step.train_step, {"n": 0}
+
+    def with_step(step):  # the reference parts with another step (same fingerprint: the same run)
+        return dataclasses.replace(ref, modules={**ref.modules, "step": types.SimpleNamespace(train_step=step)})
+
     steps_per_epoch = len(clipdata.epoch_batches(clipdata.prepare(cfg.data, "train", 32), 16, 0, 0))
 
     def flaky(*a, **k):
@@ -238,21 +247,19 @@ def test_train_resume_reuse_evaluate_search(tiny_data, tmp_path, monkeypatch, ca
             raise KeyboardInterrupt
         return real_step(*a, **k)
 
-    monkeypatch.setattr(train, "train_step", flaky)
     with pytest.raises(KeyboardInterrupt):
-        train.train(cfg, tmp_path / "resumed", quiet=True)
+        train.train(cfg, tmp_path / "resumed", parts=with_step(flaky), quiet=True)
     assert torch.load(tmp_path / "resumed" / "checkpoint.pt", weights_only=True)["epoch"] == 1
     assert not (tmp_path / "resumed" / "metrics.json").exists()
-    monkeypatch.setattr(train, "train_step", real_step)
     resumed = train.train(cfg, tmp_path / "resumed", quiet=True)
     a, b = _weights(tmp_path / "full"), _weights(tmp_path / "resumed")
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     assert resumed["history"] == full["history"]
 
     # a complete run returns at once without training; a different config in the same folder is refused
-    monkeypatch.setattr(train, "train_step", lambda *a, **k: pytest.fail("a complete run must not train"))
-    assert train.train(cfg, tmp_path / "full", quiet=True)["history"] == full["history"]
-    with pytest.raises(ConfigError, match="different config"):
+    never = with_step(lambda *a, **k: pytest.fail("a complete run must not train"))
+    assert train.train(cfg, tmp_path / "full", parts=never, quiet=True)["history"] == full["history"]
+    with pytest.raises(ConfigError, match=r"other settings \(epochs: 2 -> 3"):
         train.train(_cfg(tiny_data, epochs=3), tmp_path / "full", quiet=True)
 
     # the CLI: evaluate and search a run

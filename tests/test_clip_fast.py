@@ -15,8 +15,9 @@ from torch import nn
 
 from dlcourse.clip import data as clipdata
 from dlcourse.clip import encoders, train
-from dlcourse.clip.loss import make_loss
 from dlcourse.clip.model import CLIP, MAX_LOGIT_SCALE
+from dlcourse.clip.step import train_step
+from dlcourse.clip.train import make_loss
 from dlcourse.errors import ConfigError, DlcourseError
 
 # --------------------------------------------------------------------------- precision
@@ -94,7 +95,7 @@ def previous_loop(model, split, tokens, feats, batches, loss_fn, optimizer, sche
     for img_idx, cap_idx in batches:
         images = clipdata.normalize(split.images[img_idx])
         text = {"features": feats[cap_idx]} if feats is not None else clipdata.take_tokens(tokens, cap_idx)
-        losses.append(train.train_step(model, images, text, loss_fn, optimizer))
+        losses.append(float(train_step(model, images, text, loss_fn, optimizer)))  # one sync per step
         scheduler.step()
     return losses
 
@@ -120,7 +121,7 @@ def test_train_epoch_is_the_previous_loop_on_a_cpu(tiny_split, frozen_text):
             batches = clipdata.epoch_batches(split, 4, seed=0, epoch=epoch)
             if new:
                 losses += train.train_epoch(model, images_u8, source, batches, loss_fn, optimizer, scheduler,
-                                            device=cpu, precision="auto")
+                                            train_step=train_step, device=cpu, precision="auto").tolist()
             else:
                 losses += previous_loop(model, split, tokens, None if not frozen_text else feats, batches, loss_fn,
                                         optimizer, scheduler)
@@ -149,7 +150,7 @@ def test_autocast_forward_runs_bf16_returns_float32_and_exposes_logit_scale(tiny
     with torch.no_grad():
         model.logit_scale.fill_(10.0)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # no update: only the clamp moves logit_scale
-    loss = train.train_step(view, images, clipdata.take_tokens(tokens, torch.arange(4)), make_loss("infonce"), optimizer)
+    loss = train_step(view, images, clipdata.take_tokens(tokens, torch.arange(4)), make_loss("infonce"), optimizer)
     assert math.isfinite(loss) and model.logit_scale.item() == pytest.approx(MAX_LOGIT_SCALE)
     grads = [p.grad for p in (model.visual[0].weight, model.text.emb.weight, model.logit_scale)]
     assert all(g is not None and g.dtype == torch.float32 for g in grads)
@@ -161,8 +162,8 @@ def test_train_epoch_in_bf16_on_a_cpu_when_asked(tiny_split):
     ref = copy.deepcopy(model)
     optimizer = train.make_optimizer(model, {"heads": 1e-2, "vision": 1e-2, "text": 1e-2}, 0.01)
     losses = train.train_epoch(model, split.images, tokens, clipdata.epoch_batches(split, 5, 0, 0), make_loss("infonce"),
-                               optimizer, train.make_scheduler(optimizer, 2), device=torch.device("cpu"),
-                               precision="bf16")
+                               optimizer, train.make_scheduler(optimizer, 2), train_step=train_step,
+                               device=torch.device("cpu"), precision="bf16")
     assert len(losses) == 2 and all(math.isfinite(x) for x in losses)
     assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast never changes the weights' dtype
     assert not torch.equal(model.image_head.proj.weight, ref.image_head.proj.weight)

@@ -11,9 +11,11 @@ import torch
 
 from dlcourse.gan.graphed import GraphedStep, set_capturable
 from dlcourse.gan.losses import make_optimizers
-from dlcourse.gan.model import NOISE_DIM, Discriminator, Generator
+from dlcourse.gan.model import Discriminator, Generator
+from dlcourse.gan.spec import NOISE_DIM
 from dlcourse.gan.step import train_step
-from dlcourse.gan.train import GanConfig, train
+from dlcourse.gan.train import HOW_NOT_WHAT, GanConfig, train
+from dlcourse.runfolder import RunFolder
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -40,13 +42,14 @@ def test_set_capturable_switches_the_mode_and_keeps_the_counters():
 def test_graphed_step_refuses_a_cpu_device():
     g, d = Generator(), Discriminator()
     with pytest.raises(ValueError, match="CUDA graphs need a CUDA device"):
-        GraphedStep(g, d, *make_optimizers(g, d), 64, torch.device("cpu"))
+        GraphedStep(g, d, *make_optimizers(g, d), 64, torch.device("cpu"), step=train_step)
 
 
 def test_cuda_graph_setting_does_not_change_what_a_run_is(tmp_path):
     """It is a how-to-run option like --device: a run resumes whichever way it is set (on a CPU it is moot)."""
     base = dict(epochs=2, batch_size=64, seed=1, train_subset=64, snapshot_epochs=(2,), device="cpu")
-    assert GanConfig(**base, cuda_graph=True).same_run(asdict(GanConfig(**base, cuda_graph=False)))
+    a, b = asdict(GanConfig(**base, cuda_graph=True)), asdict(GanConfig(**base, cuda_graph=False))
+    assert not RunFolder(tmp_path, a, how=HOW_NOT_WHAT).differences(b)
     train(GanConfig(**base, cuda_graph=True), tmp_path, quiet=True, stop_after_epoch=1)
     result = train(GanConfig(**base, cuda_graph=False), tmp_path, quiet=True)
     assert result.epochs_done == 2

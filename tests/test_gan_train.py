@@ -52,7 +52,7 @@ def test_batch_size_outside_the_homework_is_refused(tmp_path, capsys):
 
 def test_resume_with_another_config_is_refused(tiny_run):
     other = GanConfig(**{**TINY, "seed": 4})
-    with pytest.raises(DlcourseError, match=r"different run \(seed: saved 3, now 4\)"):
+    with pytest.raises(DlcourseError, match=r"other settings \(seed: 3 -> 4; saved -> now\)"):
         train(other, tiny_run, quiet=True)
     with pytest.raises(DlcourseError, match="pass --resume"):
         train(GanConfig(**TINY), tiny_run, resume=False, quiet=True)
@@ -110,7 +110,7 @@ def test_load_generator_refuses_wrong_files(tiny_run, tmp_path):
         load_generator(text)
     disc = tmp_path / "disc.pt"
     torch.save(Discriminator().state_dict(), disc)
-    with pytest.raises(DlcourseError, match="does not hold weights of the homework's Generator"):
+    with pytest.raises(DlcourseError, match="does not hold weights of the Generator of reference implementation"):
         load_generator(disc)
     tensor = tmp_path / "tensor.pt"
     torch.save(torch.zeros(3), tensor)

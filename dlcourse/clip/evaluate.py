@@ -9,6 +9,9 @@ Retrieval follows the Flickr8K protocol with 5 captions per image (any count wor
 
 Zero-shot classification embeds prompts built from the class names (several templates, ensembled)
 and assigns each image the nearest class; accuracy is compared with chance (the majority class rate).
+
+Similarity, top-k, the class embeddings and the classifier are homework parts: every function here
+takes ``parts`` (:mod:`dlcourse.parts`; default the reference) and uses that code for them.
 """
 
 from __future__ import annotations
@@ -17,9 +20,8 @@ from pathlib import Path
 
 import torch
 
+from dlcourse import parts as partslib
 from dlcourse.clip import data as clipdata
-from dlcourse.clip.retrieval import similarity, top_k
-from dlcourse.clip.zeroshot import class_embeddings, classify
 
 #: Prompt templates; the default zero-shot classifier ensembles all of them.
 TEMPLATES = ("a photo of a {}.", "a picture of a {}.", "there is a {} in the image.", "a {}.")
@@ -61,9 +63,9 @@ def embed_split_texts(model, split: clipdata.Split, cfg, device, batch_size: int
 
 
 def retrieval_metrics(image_emb: torch.Tensor, text_emb: torch.Tensor, owner: torch.Tensor,
-                      ks: tuple[int, ...] = (1, 5, 10)) -> dict[str, float]:
+                      ks: tuple[int, ...] = (1, 5, 10), *, parts=None) -> dict[str, float]:
     """Recall@K (in %) and median rank, both directions: ``(N, E), (M, E), (M,) -> dict``."""
-    sim = similarity(image_emb, text_emb)  # (N, M)
+    sim = partslib.resolve(parts, "clip").retrieval.similarity(image_emb, text_emb)  # (N, M)
     n, m = sim.shape
     # image -> text: the rank of the best-ranked own caption (1 = first)
     order = sim.argsort(dim=1, descending=True)  # (N, M) caption indices, best first
@@ -81,36 +83,38 @@ def retrieval_metrics(image_emb: torch.Tensor, text_emb: torch.Tensor, owner: to
 
 
 def zero_shot(model, image_emb: torch.Tensor, labels: list[int], class_names, device,
-              templates=TEMPLATES) -> dict[str, float]:
+              templates=TEMPLATES, *, parts=None) -> dict[str, float]:
     """Top-1 accuracy (%) of zero-shot classification over the images with a label (``>= 0``)."""
+    zs = partslib.resolve(parts, "clip").zeroshot
     y = torch.tensor(labels)
     keep = y >= 0
     if not keep.any():  # e.g. a folder whose captions name none of the keyword classes
         return {"top1": None, "chance": None, "n_images": 0, "n_classes": len(class_names)}
-    cls = class_embeddings(lambda t: embed_texts(model, t, device), class_names, templates)
-    pred = classify(image_emb[keep], cls)
+    cls = zs.class_embeddings(lambda t: embed_texts(model, t, device), class_names, templates)
+    pred = zs.classify(image_emb[keep], cls)
     counts = torch.bincount(y[keep], minlength=len(class_names))
     return {"top1": round(100 * (pred == y[keep]).float().mean().item(), 2),
             "chance": round(100 * counts.max().item() / max(1, int(keep.sum())), 2),
             "n_images": int(keep.sum()), "n_classes": len(class_names)}
 
 
-def prompt_comparison(model, image_emb, labels, class_names, device) -> dict[str, float]:
+def prompt_comparison(model, image_emb, labels, class_names, device, *, parts=None) -> dict[str, float]:
     """Zero-shot top-1 (%) with each template alone, the bare class name, and the ensemble."""
-    out = {"{}": zero_shot(model, image_emb, labels, class_names, device, ("{}",))["top1"]}
+    out = {"{}": zero_shot(model, image_emb, labels, class_names, device, ("{}",), parts=parts)["top1"]}
     for t in TEMPLATES:
-        out[t] = zero_shot(model, image_emb, labels, class_names, device, (t,))["top1"]
-    out["ensemble of all templates"] = zero_shot(model, image_emb, labels, class_names, device)["top1"]
+        out[t] = zero_shot(model, image_emb, labels, class_names, device, (t,), parts=parts)["top1"]
+    out["ensemble of all templates"] = zero_shot(model, image_emb, labels, class_names, device, parts=parts)["top1"]
     return out
 
 
-def evaluate(model, split: clipdata.Split, cfg, *, device, quiet: bool = False) -> dict:
+def evaluate(model, split: clipdata.Split, cfg, *, device, quiet: bool = False, parts=None) -> dict:
     """All test metrics of ``model`` on ``split``: retrieval, zero-shot, prompt comparison."""
     image_emb = embed_images(model, split.images, device)
     text_emb = embed_split_texts(model, split, cfg, device)
-    results = {"retrieval": retrieval_metrics(image_emb, text_emb, split.owner),
-               "zero_shot": zero_shot(model, image_emb, split.data.labels, split.data.class_names, device),
-               "prompts": prompt_comparison(model, image_emb, split.data.labels, split.data.class_names, device),
+    labels, names = split.data.labels, split.data.class_names
+    results = {"retrieval": retrieval_metrics(image_emb, text_emb, split.owner, parts=parts),
+               "zero_shot": zero_shot(model, image_emb, labels, names, device, parts=parts),
+               "prompts": prompt_comparison(model, image_emb, labels, names, device, parts=parts),
                "n_test_images": len(split.images), "n_test_captions": len(split.texts)}
     if not quiet:
         r, z = results["retrieval"], results["zero_shot"]
@@ -120,8 +124,10 @@ def evaluate(model, split: clipdata.Split, cfg, *, device, quiet: bool = False) 
     return results
 
 
-def search(model, image_emb: torch.Tensor, prompt: str, k: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+def search(model, image_emb: torch.Tensor, prompt: str, k: int, device, *,
+           parts=None) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``k`` images (of embeddings ``image_emb`` ``(N, E)``) closest to ``prompt``: scores ``(k,)``, indices ``(k,)``."""
+    top_k = partslib.resolve(parts, "clip").retrieval.top_k
     scores, idx = top_k(embed_texts(model, [prompt], device), image_emb, k)
     return scores[0], idx[0]
 
@@ -145,12 +151,12 @@ def grid_figure(split: clipdata.Split, prompt: str, scores: torch.Tensor, idx: t
     return fig
 
 
-def save_grids(model, split: clipdata.Split, cfg, out: Path, *, device, k: int = 9) -> list[Path]:
+def save_grids(model, split: clipdata.Split, cfg, out: Path, *, device, k: int = 9, parts=None) -> list[Path]:
     """Retrieval grids for the data set's prompts into ``out/grids/``; returns the PNG paths."""
     paths = []
     image_emb = embed_images(model, split.images, device)
     for j, prompt in enumerate(GRID_PROMPTS[clipdata.kind_of(cfg.data)]):
-        scores, idx = search(model, image_emb, prompt, k, device)
+        scores, idx = search(model, image_emb, prompt, k, device, parts=parts)
         fig = grid_figure(split, prompt, scores, idx, f"{cfg.vision} + {cfg.text} ({split.data.name})")
         path = Path(out) / "grids" / f"prompt{j}.png"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -45,15 +45,3 @@ class SoftTargetClipLoss(nn.Module):
         texts_loss = F.cross_entropy(logits_per_text, targets)
         images_loss = F.cross_entropy(logits_per_text.T, targets.T)
         return 0.5 * (texts_loss + images_loss)
-
-
-LOSSES = {"infonce": ClipLoss, "soft": SoftTargetClipLoss}
-
-
-def make_loss(name: str) -> nn.Module:
-    """``"infonce"`` (CLIP's) or ``"soft"`` (the class-repo soft-target ablation)."""
-    from dlcourse.errors import ConfigError
-
-    if name not in LOSSES:
-        raise ConfigError(f"loss {name!r} is not one of {sorted(LOSSES)}")
-    return LOSSES[name]()

@@ -1,4 +1,8 @@
-"""One CLIP training step (Problem 2): forward, loss, backward, update, clamp the temperature."""
+"""One CLIP training step (Problem 2): forward, loss, backward, update, clamp the temperature.
+
+The contract is the same as the DCGAN's step: the step does the learning and returns the loss as a
+detached tensor; the trainer owns everything else (devices, precision, modes, when losses are read).
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,18 @@ import torch
 from dlcourse.clip.model import MAX_LOGIT_SCALE
 
 
-def train_step(model, images: torch.Tensor, text: dict[str, torch.Tensor], loss_fn, optimizer) -> float:
-    """Update ``model`` on one batch; return the loss before the update as a float.
+def train_step(model, images: torch.Tensor, text: dict[str, torch.Tensor], loss_fn, optimizer) -> torch.Tensor:
+    """Update ``model`` on one batch; return the loss before the update as a detached 0-d tensor.
 
     ``model(images, text)`` returns image embeddings ``(B, E)``, text embeddings ``(B, E)`` and the
     scale ``exp(logit_scale)``; ``loss_fn(image_emb, text_emb, scale)`` is a scalar tensor. After the
     optimizer step, clamp ``model.logit_scale`` into ``[0, MAX_LOGIT_SCALE]`` (``ln 100``) in place,
     without recording it for autograd, as CLIP does.
+
+    Return ``loss.detach()``, not ``loss.item()``: ``.item()`` waits for the GPU to finish the step,
+    and the trainer reads the losses once per epoch instead. Leave the model's train/eval mode, its
+    device and its dtype as they are: the trainer sets them (and may hand you the model wrapped for
+    mixed precision; it still has ``logit_scale``).
     """
     # BEGIN SOLUTION
     optimizer.zero_grad(set_to_none=True)
@@ -23,5 +32,5 @@ def train_step(model, images: torch.Tensor, text: dict[str, torch.Tensor], loss_
     optimizer.step()
     with torch.no_grad():
         model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
-    return loss.item()
+    return loss.detach()
     # END SOLUTION

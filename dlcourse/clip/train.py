@@ -1,10 +1,13 @@
 """Train one CLIP model (Problem 2): config, model, optimizer, epochs, checkpoints, evaluation.
 
-A run lives in one folder: ``config.json``, ``checkpoint.pt`` (written atomically after every epoch:
-trainable weights, optimizer, scheduler, RNG state, epoch, history) and, once finished,
-``metrics.json`` (provenance, which data and which weights were used, the loss curve and the test
-results). Calling :func:`train` again resumes from the checkpoint, and returns at once when the run
-is complete, so the book can re-execute its notebook for free.
+It trains whichever parts it is given (:mod:`dlcourse.parts`: the student's projection head, loss,
+step, retrieval and zero-shot functions, or the reference's) and owns the rest: encoders, data,
+devices, precision, host syncs (losses are read once per epoch), the run folder and the logs.
+A run lives in one folder (:class:`dlcourse.runfolder.RunFolder`): ``config.json``, ``checkpoint.pt``
+(written atomically after every epoch: trainable weights, optimizer, scheduler, RNG state, epoch,
+history) and, once finished, ``metrics.json`` (provenance, which parts, data and weights were used,
+the loss curve and the test results). Calling :func:`train` again resumes from the checkpoint, and
+returns at once when the run is complete, so the book can re-execute its notebook for free.
 
 Choices, and why:
 
@@ -25,26 +28,29 @@ Choices, and why:
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import torch
+from torch import nn
 
+from dlcourse import parts as partslib
 from dlcourse.clip import data as clipdata
 from dlcourse.clip.encoders import RANDOM_TEXT_ENCODERS, TextEncoder, VisionEncoder
-from dlcourse.clip.loss import make_loss
-from dlcourse.clip.model import CLIP
-from dlcourse.clip.step import train_step
 from dlcourse.errors import ConfigError
-from dlcourse.io import provenance, save_torch_atomic, write_json_atomic
+from dlcourse.io import provenance
+from dlcourse.runfolder import RunFolder, rng_state, set_rng_state
 
 #: ``ClipConfig.precision`` values: auto = bf16 autocast + channels_last on CUDA, float32 on a CPU.
 PRECISIONS = ("auto", "fp32", "bf16")
+#: Config keys that say where a run computes, not what: a run may resume elsewhere.
+HOW_NOT_WHAT = ("device",)
+#: ``ClipConfig.loss`` values and the class of the loss module that implements each.
+LOSSES = {"infonce": "ClipLoss", "soft": "SoftTargetClipLoss"}
 
 
 @dataclass(frozen=True)
@@ -120,30 +126,48 @@ def resolve_precision(precision: str, device: torch.device | str) -> Precision:
     return Precision(autocast=bf16, channels_last=bf16 and cuda)
 
 
-class AutocastForward:
-    """``model`` seen through bf16 autocast: what :func:`train_step` gets in place of the model.
+class AutocastForward(nn.Module):
+    """``model`` seen through bf16 autocast: what the training step gets in place of the model.
 
-    Calling it runs ``model(images, text)`` under ``torch.autocast(device_type, torch.bfloat16)`` and
+    Its forward runs ``model(images, text)`` under ``torch.autocast(device_type, torch.bfloat16)`` and
     returns the image embeddings ``(B, E)``, text embeddings ``(B, E)`` and scale ``()`` as float32, so
-    the loss and the backward call (both in ``train_step``, after this returns) run outside autocast.
-    ``logit_scale`` is the model's parameter, so the step's in-place clamp works unchanged.
+    the loss and the backward call (both in the step, after this returns) run outside autocast.
+    It is a module holding the model, so ``parameters()``, ``train()`` and ``logit_scale`` (the model's
+    own parameter: the step's in-place clamp works unchanged) behave as on the model itself.
     """
 
-    def __init__(self, model: CLIP, device_type: str):
+    def __init__(self, model: nn.Module, device_type: str):
+        super().__init__()
         self.model, self.device_type = model, device_type
 
     @property
     def logit_scale(self) -> torch.nn.Parameter:
         return self.model.logit_scale
 
-    def __call__(self, images: torch.Tensor, text: dict[str, torch.Tensor]):
+    def forward(self, images: torch.Tensor, text: dict[str, torch.Tensor]):
         with torch.autocast(self.device_type, dtype=torch.bfloat16):
             image_emb, text_emb, scale = self.model(images, text)
         return image_emb.float(), text_emb.float(), scale.float()
 
 
-def build_model(cfg: ClipConfig, *, vision_weights: str | None = None) -> tuple[CLIP, dict[str, str]]:
-    """The CLIP model of ``cfg`` and a description of where each encoder's weights came from."""
+def make_loss(name: str, parts: partslib.Parts | None = None) -> nn.Module:
+    """The loss module ``name`` (:data:`LOSSES`: ``"infonce"``, CLIP's, or ``"soft"``, the class-repo
+    soft-target ablation) from the ``loss`` module of ``parts`` (default: the reference)."""
+    if name not in LOSSES:
+        raise ConfigError(f"loss {name!r} is not one of {sorted(LOSSES)} (--loss)")
+    parts = partslib.resolve(parts, "clip")
+    cls = getattr(parts.loss, LOSSES[name], None)
+    if cls is None:
+        raise ConfigError(f"{parts.describe()} has no class {LOSSES[name]} in clip/loss.py (needed for --loss "
+                          f"{name}); restore it from the exercise stub")
+    return cls()
+
+
+def build_model(cfg: ClipConfig, *, vision_weights: str | None = None,
+                parts: partslib.Parts | None = None) -> tuple[nn.Module, dict[str, str]]:
+    """The CLIP model of ``cfg`` built from the ``model`` module of ``parts`` (default: the reference),
+    and a description of where each encoder's weights came from."""
+    parts = partslib.resolve(parts, "clip")
     vision = VisionEncoder(cfg.vision, weights=vision_weights or cfg.vision_weights)
     text = TextEncoder(cfg.text, allow_random=cfg.random_text_init)
     if cfg.freeze_text and text.weights.startswith("random"):
@@ -151,7 +175,7 @@ def build_model(cfg: ClipConfig, *, vision_weights: str | None = None) -> tuple[
                           "never learn anything: drop --freeze-text or use a pretrained text model.")
     for p in text.parameters():
         p.requires_grad_(not cfg.freeze_text)
-    model = CLIP(vision, text, vision.out_dim, text.out_dim, cfg.embed_dim, cfg.dropout)
+    model = parts.model.CLIP(vision, text, vision.out_dim, text.out_dim, cfg.embed_dim, cfg.dropout)
     weights = {"vision": f"{cfg.vision}: {vision.weights}",
                "text": f"{cfg.text}: {text.weights}" + (" (frozen)" if cfg.freeze_text else " (fine-tuned)")}
     return model, weights
@@ -164,7 +188,7 @@ def learning_rates(cfg: ClipConfig, weights: dict[str, str]) -> dict[str, float]
             "text": cfg.lr_text if cfg.lr_text is not None else (5e-4 if random_t else 1e-5)}
 
 
-def make_optimizer(model: CLIP, lrs: dict[str, float], weight_decay: float) -> torch.optim.AdamW:
+def make_optimizer(model: nn.Module, lrs: dict[str, float], weight_decay: float) -> torch.optim.AdamW:
     groups = [
         {"params": [*model.image_head.parameters(), *model.text_head.parameters(), model.logit_scale],
          "lr": lrs["heads"], "name": "heads"},
@@ -182,7 +206,7 @@ def make_scheduler(optimizer: torch.optim.Optimizer, total_steps: int) -> torch.
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
 
 
-def place_on_device(model: CLIP, images_u8: torch.Tensor, text_source: dict[str, torch.Tensor], *,
+def place_on_device(model: nn.Module, images_u8: torch.Tensor, text_source: dict[str, torch.Tensor], *,
                     device: torch.device, precision: str = "auto") -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """Move ``model`` to ``device`` and lay it out for ``precision``; return the data :func:`train_epoch` reads.
 
@@ -201,11 +225,12 @@ def place_on_device(model: CLIP, images_u8: torch.Tensor, text_source: dict[str,
     return images_u8, text_source
 
 
-def train_epoch(model: CLIP, images_u8: torch.Tensor, text_source: dict[str, torch.Tensor],
+def train_epoch(model: nn.Module, images_u8: torch.Tensor, text_source: dict[str, torch.Tensor],
                 batches: list[tuple[torch.Tensor, torch.Tensor]], loss_fn, optimizer: torch.optim.Optimizer,
-                scheduler, *, device: torch.device, precision: str = "auto", progress: bool = False,
-                desc: str = "epoch") -> list[float]:
-    """One pass of :func:`train_step` over ``batches``; return the loss of every step.
+                scheduler, *, train_step, device: torch.device, precision: str = "auto", progress: bool = False,
+                desc: str = "epoch") -> torch.Tensor:
+    """One pass of ``train_step`` (a part: ``parts.step.train_step``) over ``batches``; return the loss
+    of every step as a CPU tensor ``(len(batches),)``, read from the device once at the end.
 
     * ``images_u8``: ``(N, 3, S, S)`` uint8, on the CPU or resident on ``device``;
     * ``text_source``: caption tokens ``{"input_ids", "attention_mask": (M, L)}``, or the features of a
@@ -215,14 +240,15 @@ def train_epoch(model: CLIP, images_u8: torch.Tensor, text_source: dict[str, tor
     A step takes rows of both (copied to ``device`` unless already there), normalises the images
     (``(b, 3, S, S)`` float), and calls ``train_step`` on the model, or on an :class:`AutocastForward`
     view of it for bf16; the scheduler steps after every batch. The caller sets train/eval modes.
+    With ``progress``, the bar shows the loss every :data:`SHOW_EVERY` steps (each look is a host sync).
     """
     from tqdm import tqdm
 
     prec = resolve_precision(precision, device)
     forward = AutocastForward(model, device.type) if prec.autocast else model
-    losses = []
+    losses = torch.zeros(len(batches), device=device)
     bar = tqdm(batches, desc=desc, disable=not progress, leave=False)
-    for img_idx, cap_idx in bar:
+    for i, (img_idx, cap_idx) in enumerate(bar):
         images = clipdata.normalize(images_u8[img_idx.to(images_u8.device)].to(device))  # (b, 3, S, S)
         if prec.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
@@ -232,18 +258,31 @@ def train_epoch(model: CLIP, images_u8: torch.Tensor, text_source: dict[str, tor
         else:
             idx = cap_idx.to(text_source["input_ids"].device)
             text = {k: v.to(device) for k, v in clipdata.take_tokens(text_source, idx).items()}
-        losses.append(train_step(forward, images, text, loss_fn, optimizer))
+        losses[i] = step_loss(train_step(forward, images, text, loss_fn, optimizer))
         scheduler.step()
-        bar.set_postfix(loss=f"{losses[-1]:.3f}")
-    return losses
+        if progress and i % SHOW_EVERY == 0:
+            bar.set_postfix(loss=f"{losses[i].item():.3f}")
+    return losses.cpu()
 
 
-def trainable_state(model: CLIP, frozen_text: bool) -> dict[str, torch.Tensor]:
+#: With a progress bar, show the loss every this many steps (each look waits for the GPU).
+SHOW_EVERY = 20
+
+
+def step_loss(returned) -> torch.Tensor | float:
+    """The loss a training step returned, checked: a 0-d tensor (or a number), with a clear error otherwise."""
+    if isinstance(returned, (float, int)) or (torch.is_tensor(returned) and returned.numel() == 1):
+        return returned.detach().reshape(()) if torch.is_tensor(returned) else returned
+    raise ConfigError(f"train_step returned {type(returned).__name__} {returned!r:.80}; it must return the loss as a "
+                      "detached 0-d tensor (see the docstring of clip/step.py)")
+
+
+def trainable_state(model: nn.Module, frozen_text: bool) -> dict[str, torch.Tensor]:
     """The state dict without a frozen pretrained text encoder (rebuilt from its source on load)."""
     return {k: v for k, v in model.state_dict().items() if not (frozen_text and k.startswith("text."))}
 
 
-def load_state(model: CLIP, state: dict[str, torch.Tensor], frozen_text: bool) -> None:
+def load_state(model: nn.Module, state: dict[str, torch.Tensor], frozen_text: bool) -> None:
     missing, unexpected = model.load_state_dict(state, strict=False)
     missing = [k for k in missing if not (frozen_text and k.startswith("text."))]
     if missing or unexpected:
@@ -254,14 +293,12 @@ def _config_of(run: Path) -> ClipConfig | None:
     path = run / "config.json"
     if not path.is_file():
         return None
-    return ClipConfig(**json.loads(path.read_text()))
+    known = {f.name for f in fields(ClipConfig)}  # config.json also records the parts' fingerprint
+    return ClipConfig(**{k: v for k, v in json.loads(path.read_text()).items() if k in known})
 
 
 def is_complete(run: Path) -> bool:
-    try:
-        return json.loads((Path(run) / "metrics.json").read_text()).get("complete", False)
-    except (OSError, ValueError):
-        return False
+    return RunFolder(run, {}).complete
 
 
 def _log(msg: str, quiet: bool) -> None:
@@ -269,19 +306,17 @@ def _log(msg: str, quiet: bool) -> None:
         print(msg, flush=True)
 
 
-def train(cfg: ClipConfig, out: str | Path, *, quiet: bool = False) -> dict:
-    """Train (or resume, or just return) the run in ``out``; return its ``metrics.json`` content."""
+def train(cfg: ClipConfig, out: str | Path, *, parts: partslib.Parts | None = None, quiet: bool = False) -> dict:
+    """Train (or resume, or just return) the run in ``out`` with the CLIP ``parts`` (default: the
+    reference); return its ``metrics.json`` content."""
     from dlcourse.clip import evaluate
 
-    out = Path(out)
-    previous = _config_of(out)
-    if previous is not None and previous != cfg:
-        diff = {f.name: (getattr(previous, f.name), getattr(cfg, f.name)) for f in dataclasses.fields(cfg)
-                if getattr(previous, f.name) != getattr(cfg, f.name)}
-        raise ConfigError(f"{out} holds a run with a different config {diff} (saved, asked): choose another "
-                          "--out or delete that folder.")
-    if is_complete(out):
-        metrics = json.loads((out / "metrics.json").read_text())
+    parts = partslib.resolve(parts, "clip")
+    folder = RunFolder(out, {**asdict(cfg), "parts": parts.fingerprint}, how=HOW_NOT_WHAT)
+    out = folder.path
+    saved = folder.saved_config()
+    if folder.complete and not folder.differences(saved or {}):
+        metrics = folder.metrics()
         _log(f"{out}: complete, reusing it ({metrics['data']}; {metrics['weights']['vision']}; "
              f"{metrics['weights']['text']})", quiet)
         return metrics
@@ -293,12 +328,13 @@ def train(cfg: ClipConfig, out: str | Path, *, quiet: bool = False) -> dict:
 
     # data and encoders first: a missing data set or model leaves no run folder behind
     train_split = clipdata.prepare(cfg.data, "train", cfg.image_size, cfg.train_images, progress=progress)
-    model, weights = build_model(cfg)
-    out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / "config.json", asdict(cfg))
+    model, weights = build_model(cfg, parts=parts)
+    loss_fn = make_loss(cfg.loss, parts)
+    ckpt = folder.start()
     lrs = learning_rates(cfg, weights)
     _log(f"CLIP {cfg.vision} + {cfg.text} on {train_split.data.describe()}", quiet)
     precision = resolve_precision(cfg.precision, device)
+    _log(f"  parts: {parts.describe()}", quiet)
     _log(f"  weights: {weights['vision']}; {weights['text']}; device {device}, {precision.describe()}", quiet)
     model.to(device)
     if cfg.freeze_text:
@@ -307,22 +343,17 @@ def train(cfg: ClipConfig, out: str | Path, *, quiet: bool = False) -> dict:
         text_source = model.text.tokenize(train_split.texts)  # every caption tokenised once: (M, L)
     images_u8, text_source = place_on_device(model, train_split.images, text_source, device=device,
                                              precision=cfg.precision)
-    loss_fn = make_loss(cfg.loss)
     optimizer = make_optimizer(model, lrs, cfg.weight_decay)
     steps_per_epoch = len(clipdata.epoch_batches(train_split, cfg.batch_size, cfg.seed, 0))
     scheduler = make_scheduler(optimizer, steps_per_epoch * cfg.epochs)
 
     start, history = 0, []
-    ckpt_path = out / "checkpoint.pt"
-    if ckpt_path.is_file():
-        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    if ckpt is not None:
         load_state(model, ckpt["model"], cfg.freeze_text)
         if ckpt["optimizer"] is not None:  # None: training finished, only the evaluation was interrupted
             optimizer.load_state_dict(ckpt["optimizer"])
             scheduler.load_state_dict(ckpt["scheduler"])
-        torch.set_rng_state(ckpt["rng"])
-        if ckpt.get("cuda_rng") is not None and device.type == "cuda":
-            torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
+        set_rng_state(ckpt["rng"], device)
         start, history = ckpt["epoch"], ckpt["history"]
         weights = ckpt["weights"]  # what the run STARTED from, even if other weights are available now
         _log(f"  resuming after epoch {start}", quiet)
@@ -332,25 +363,27 @@ def train(cfg: ClipConfig, out: str | Path, *, quiet: bool = False) -> dict:
         if cfg.freeze_text:
             model.text.eval()  # no dropout inside a frozen encoder
         batches = clipdata.epoch_batches(train_split, cfg.batch_size, cfg.seed, epoch)
-        losses = train_epoch(model, images_u8, text_source, batches, loss_fn, optimizer, scheduler, device=device,
-                             precision=cfg.precision, progress=progress, desc=f"epoch {epoch + 1}/{cfg.epochs}")
-        history.append({"epoch": epoch + 1, "loss": sum(losses) / len(losses),
+        losses = train_epoch(model, images_u8, text_source, batches, loss_fn, optimizer, scheduler,
+                             train_step=parts.step.train_step, device=device, precision=cfg.precision,
+                             progress=progress, desc=f"epoch {epoch + 1}/{cfg.epochs}")
+        history.append({"epoch": epoch + 1, "loss": losses.mean().item(),
                         "temperature": float(1 / model.logit_scale.detach().exp())})
         _log(f"  epoch {epoch + 1}/{cfg.epochs}: loss {history[-1]['loss']:.4f}, "
              f"temperature {history[-1]['temperature']:.4f}", quiet)
-        save_torch_atomic({"model": trainable_state(model, cfg.freeze_text), "optimizer": optimizer.state_dict(),
-                           "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(), "epoch": epoch + 1,
-                           "cuda_rng": torch.cuda.get_rng_state_all() if device.type == "cuda" else None,
-                           "history": history, "config": asdict(cfg), "weights": weights}, ckpt_path)
+        folder.save_checkpoint({"model": trainable_state(model, cfg.freeze_text), "optimizer": optimizer.state_dict(),
+                                "scheduler": scheduler.state_dict(), "rng": rng_state(device), "epoch": epoch + 1,
+                                "history": history, "weights": weights})
 
     test_split = clipdata.prepare(cfg.data, "test", cfg.image_size, cfg.test_images, progress=progress)
     _log(f"  evaluating on {test_split.data.describe()}", quiet)
-    results = evaluate.evaluate(model, test_split, cfg, device=device, quiet=quiet)
-    evaluate.save_grids(model, test_split, cfg, out, device=device)
+    results = evaluate.evaluate(model, test_split, cfg, device=device, quiet=quiet, parts=parts)
+    evaluate.save_grids(model, test_split, cfg, out, device=device, parts=parts)
     metrics = {
         "complete": True,
-        "provenance": provenance(cfg.seed, device, duration_s=round(time.perf_counter() - t0, 1)),
+        "provenance": provenance(cfg.seed, device, duration_s=round(time.perf_counter() - t0, 1),
+                                 parts=parts.describe()),
         "config": asdict(cfg),
+        "parts": parts.record(),
         "data": train_split.data.describe(),
         "test_data": test_split.data.describe(),
         "split": test_split.data.split_source,  # standard Flickr8K split, or the hash split (not comparable)
@@ -363,14 +396,14 @@ def train(cfg: ClipConfig, out: str | Path, *, quiet: bool = False) -> dict:
         "test": results,
     }
     # a finished run needs no optimizer state: drop it (it doubles or triples the checkpoint's size)
-    ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    save_torch_atomic({**ckpt, "optimizer": None, "scheduler": None}, ckpt_path)
-    write_json_atomic(out / "metrics.json", metrics)
-    return metrics
+    folder.save_checkpoint({**folder.load_checkpoint(), "optimizer": None, "scheduler": None})
+    return folder.update_metrics(**metrics)
 
 
-def load_run(run: str | Path, device: str = "cpu") -> tuple[CLIP, ClipConfig, dict]:
-    """The trained model of a run folder (eval mode), its config and its metrics (may be empty)."""
+def load_run(run: str | Path, device: str = "cpu", *,
+             parts: partslib.Parts | None = None) -> tuple[nn.Module, ClipConfig, dict]:
+    """The trained model of a run folder (eval mode) built from ``parts`` (default: the reference; it
+    must be the code the run was trained with), its config and its metrics (may be empty)."""
     run = Path(run)
     cfg = _config_of(run)
     ckpt_path = run / "checkpoint.pt"
@@ -378,7 +411,7 @@ def load_run(run: str | Path, device: str = "cpu") -> tuple[CLIP, ClipConfig, di
         raise ConfigError(f"{run} is not a CLIP run folder (needs config.json and checkpoint.pt); "
                           "train one with `dlcourse clip train --out RUN`.")
     ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    model, _ = build_model(cfg, vision_weights="none")  # the checkpoint holds the trained vision weights
+    model, _ = build_model(cfg, vision_weights="none", parts=parts)  # the checkpoint holds the trained vision weights
     load_state(model, ckpt["model"], cfg.freeze_text)
     model.to(resolve_device(device)).eval()
     metrics = json.loads((run / "metrics.json").read_text()) if (run / "metrics.json").is_file() else {}

