@@ -12,7 +12,8 @@ import torch
 from dlcourse.cli import main
 from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.gan import artifacts
-from dlcourse.gan.model import Discriminator, Generator, count_parameters
+from dlcourse.gan.model import Discriminator, Generator
+from dlcourse.gan.summary import count_parameters
 from dlcourse.gan.train import GanConfig, load_generator, train
 
 TINY = dict(epochs=1, batch_size=32, seed=3, train_subset=32, snapshot_epochs=(1,), device="cpu")

@@ -47,15 +47,46 @@ NOTEBOOK = textwrap.dedent('''
 
     # Title
 
-    The question.
+    The question.<!-- BEGIN BOOK ONLY --> The reference's committed run shows it.<!-- END BOOK ONLY -->
 
     <!-- BEGIN SOLUTION -->
     The answer is $x^2$.
     <!-- END SOLUTION -->
 
     ```{code-cell} ipython3
-    from dlcourse.pkg.mod import square
+    from dlcourse import parts
     import dlcourse.io
+
+    gan = parts.reference("gan")
+    ```
+
+    Text before the section, in the same cell.
+
+    ## Only in the book
+    <!-- book-only: the reference's committed run -->
+
+    The committed run.
+
+    ```{code-cell} ipython3
+    print("reference artifacts")
+    ```
+
+    ### A subsection, still book-only
+
+    ```{code-cell} ipython3
+    print("still reference")
+    ```
+
+    ## For everybody
+
+    ```{code-cell} ipython3
+    :tags: [book-only]
+
+    print("a book-only cell")
+    ```
+
+    ```{code-cell} ipython3
+    print(gan.describe())
     ```
 
     ```{code-cell} ipython3
@@ -152,17 +183,32 @@ def test_regenerating_never_overwrites_edited_work_unless_forced(tmp_path, capsy
         stubs.write(root)
 
 
-def test_student_notebook_has_no_answers_and_imports_student_code(tmp_path):
+def test_student_notebook_has_no_answers_and_runs_the_students_parts(tmp_path):
     root = _fake_repo(tmp_path)
     stubs.write(root)
     nb = json.loads((root / "exercises" / "notebooks" / "nb.ipynb").read_text())
     text = json.dumps(nb)
     assert "The answer is" not in text and "print(square(3))" not in text
     assert "Your answer:" in text and "YOUR CODE HERE" in text
+    assert "reference" not in text.replace("parts.reference", "")  # the book-only section and cell are gone
+    assert "For everybody" in text and "gan.describe()" in text and "Text before the section" in text
+    assert "The question." in text and "committed" not in text
     sources = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
-    assert any("_register_package" in s for s in sources)
-    assert any("from submission.pkg.mod import square" in s for s in sources)
-    assert any("import dlcourse.io" in s for s in sources)
+    assert any('gan = parts.mine("gan")' in s for s in sources)
+    assert not any("parts.reference" in s for s in sources)
+
+
+@pytest.mark.parametrize("line", ["from dlcourse.gan.model import Generator", "from dlcourse.gan import model, plots",
+                                  "import dlcourse.clip.loss", "x = dlcourse.minimax.steps.gda_step"])
+def test_a_notebook_that_uses_a_reference_part_directly_is_refused(tmp_path, line):
+    root = _fake_repo(tmp_path)
+    md = root / "solutions" / "nb.md"
+    md.write_text(md.read_text().replace("import dlcourse.io\n", f"import dlcourse.io\n{line}\n"))
+    with pytest.raises(stubs.StubError, match=r"nb.md, code cell \d+: .* uses the reference's part directly"):
+        stubs.write(root)
+    # in a solution cell (replaced for students) it is fine
+    md.write_text(md.read_text().replace(f"{line}\n", "").replace("print(square(3))", line))
+    stubs.write(root)
 
 
 def test_cli_check_fails_when_stale(tmp_path, capsys):

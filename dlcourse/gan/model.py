@@ -71,34 +71,3 @@ class Generator(nn.Module):
         # BEGIN SOLUTION
         return self.deconv(self.project(z).view(-1, 256, 7, 7))
         # END SOLUTION
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of trainable parameters."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
-def shape_table(module: nn.Module, example: torch.Tensor) -> list[tuple[str, str, tuple[int, ...], int]]:
-    """Run ``example`` through ``module`` and record every leaf layer's output shape.
-
-    Returns rows ``(name, layer repr, output shape without batch, parameters)``: the architecture
-    table of the book is computed with this, never typed by hand.
-    """
-    rows: list[tuple[str, str, tuple[int, ...], int]] = []
-    hooks = []
-    for name, layer in module.named_modules():
-        if len(list(layer.children())) == 0:
-            def hook(mod, inp, out, name=name):
-                rows.append((name, mod.__class__.__name__ + "(" + mod.extra_repr() + ")",
-                             tuple(out.shape[1:]), sum(p.numel() for p in mod.parameters())))
-            hooks.append(layer.register_forward_hook(hook))
-    was_training = module.training
-    module.eval()
-    try:
-        with torch.no_grad():
-            module(example)
-    finally:
-        module.train(was_training)
-        for h in hooks:
-            h.remove()
-    return rows

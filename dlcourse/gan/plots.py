@@ -108,3 +108,11 @@ def class_bars(fractions: dict[str, list[float]], ax, classes=None) -> None:
     ax.set_xticks(x + 0.4 - width / 2, classes, rotation=35, ha="right", fontsize=8)
     ax.set_ylabel("share of samples")
     ax.legend(fontsize=8)
+
+
+def trend(a: float, b: float, lower_is_better: bool = True) -> str:
+    """Which way a metric moved from ``a`` to ``b``, in words (changes within 2% count as no change)."""
+    if abs(b - a) <= 0.02 * max(abs(a), abs(b), 1e-12):
+        return "stayed about the same"
+    better = (b < a) == lower_is_better
+    return f"{'fell' if b < a else 'rose'} ({'better' if better else 'worse'})"

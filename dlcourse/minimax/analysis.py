@@ -4,7 +4,9 @@ On a quadratic game every method of :mod:`dlcourse.minimax.dynamics` is a linear
 (the distance to the saddle; for optimistic GDA also the previous one): s_{t+1} = M(eta) s_t. We get
 M(eta) by running the method's own step function on sympy symbols and taking the Jacobian, so the
 analysis and the simulations share one implementation. Iterates converge from every start iff the
-spectral radius rho(M(eta)) < 1.
+spectral radius rho(M(eta)) < 1. A method given by its key takes the homework's steps from
+``parts`` (:mod:`dlcourse.parts`; default the reference): with a student's parts, this analyses the
+student's own ``gda_step`` and ``gd_step``.
 
 To find *where* rho crosses 1 without guessing, note that an eigenvalue on the unit circle,
 abs(lambda) = 1, is a common root of the characteristic polynomial p(lambda) and of its reversal
@@ -26,10 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from dlcourse import parts as partslib
 from dlcourse.errors import DlcourseError
-from dlcourse.minimax.dynamics import Method, get_method
+from dlcourse.minimax.dynamics import METHOD_KEYS, Method, get_method
 from dlcourse.minimax.functions import QuadraticGame, homework_game
-from dlcourse.minimax.saddle import classify_critical_point
 
 ETA = sp.Symbol("eta", positive=True)
 LAM = sp.Symbol("lambda")
@@ -46,17 +48,18 @@ def exact(game: QuadraticGame) -> QuadraticGame:
 
 
 # --------------------------------------------------------------------------- update matrices
-def update_matrix(method: str | Method | Callable, game: QuadraticGame) -> sp.ImmutableMatrix:
+def update_matrix(method: str | Method | Callable, game: QuadraticGame, parts=None) -> sp.ImmutableMatrix:
     """M(eta): the Jacobian of one step of ``method`` w.r.t. the state, shape (2, 2), or (4, 4) for
     optimistic GDA whose state is (x_t, y_t, x_{t-1}, y_{t-1})."""
-    if isinstance(method, str):  # registry methods are cached: the notebook asks for them repeatedly
-        return _update_matrix_cached(method, game)
-    return _update_matrix(get_method(method), game)
+    m = get_method(method, parts)
+    if isinstance(method, (str, Method)):  # cached: the notebook asks for the same methods repeatedly
+        return _update_matrix_cached(m, game)
+    return _update_matrix(m, game)
 
 
 @functools.lru_cache(maxsize=64)
-def _update_matrix_cached(key: str, game: QuadraticGame) -> sp.ImmutableMatrix:
-    return _update_matrix(get_method(key), game)
+def _update_matrix_cached(m: Method, game: QuadraticGame) -> sp.ImmutableMatrix:
+    return _update_matrix(m, game)
 
 
 def _update_matrix(m: Method, game: QuadraticGame) -> sp.ImmutableMatrix:
@@ -76,29 +79,30 @@ def _update_matrix(m: Method, game: QuadraticGame) -> sp.ImmutableMatrix:
     return M
 
 
-def characteristic_polynomial(method, game: QuadraticGame) -> sp.Expr:
+def characteristic_polynomial(method, game: QuadraticGame, parts=None) -> sp.Expr:
     """det(lambda I - M(eta)), factored (in ``LAM`` and ``ETA``)."""
-    return sp.factor(update_matrix(method, game).charpoly(LAM).as_expr())
+    return sp.factor(update_matrix(method, game, parts).charpoly(LAM).as_expr())
 
 
-def eigenvalues(method, game: QuadraticGame) -> dict:
+def eigenvalues(method, game: QuadraticGame, parts=None) -> dict:
     """Eigenvalues of M(eta) in closed form: ``{expression in ETA: multiplicity}``."""
-    return update_matrix(method, game).eigenvals()
+    return update_matrix(method, game, parts).eigenvals()
 
 
-def spectral_radius_expr(method, game: QuadraticGame) -> sp.Expr:
+def spectral_radius_expr(method, game: QuadraticGame, parts=None) -> sp.Expr:
     """rho(M(eta)) = max abs(lambda_i(eta)) as a sympy expression (as simplified as sympy manages)."""
     mods = []
-    for ev in eigenvalues(method, game):
+    for ev in eigenvalues(method, game, parts):
         a = sp.simplify(sp.Abs(ev))
         if a not in mods:
             mods.append(a)
     return mods[0] if len(mods) == 1 else sp.Max(*mods)
 
 
-def spectral_radius(method, game: QuadraticGame, eta) -> np.ndarray:
+def spectral_radius(method, game: QuadraticGame, eta, parts=None) -> np.ndarray:
     """rho(M(eta)) evaluated numerically; ``eta`` a number or an array of shape ``(N,)`` -> same shape."""
-    M = _numeric_matrix(method, game) if isinstance(method, str) else _lambdify(update_matrix(method, game))
+    m = get_method(method, parts)
+    M = _numeric_matrix(m, game) if isinstance(method, (str, Method)) else _lambdify(update_matrix(m, game))
     etas = np.asarray(eta, dtype=float)
     out = np.array([np.abs(np.linalg.eigvals(np.array(M(e), dtype=float))).max() for e in etas.ravel()])
     return out.reshape(etas.shape)
@@ -109,8 +113,8 @@ def _lambdify(M: sp.Matrix) -> Callable[[float], np.ndarray]:
 
 
 @functools.lru_cache(maxsize=64)
-def _numeric_matrix(key: str, game: QuadraticGame) -> Callable[[float], np.ndarray]:
-    return _lambdify(update_matrix(key, game))
+def _numeric_matrix(m: Method, game: QuadraticGame) -> Callable[[float], np.ndarray]:
+    return _lambdify(update_matrix(m, game))
 
 
 # --------------------------------------------------------------------------- stability intervals
@@ -147,9 +151,9 @@ def _reversal(p: sp.Expr, n: int) -> sp.Expr:
     return sp.expand(LAM**n * p.subs(LAM, 1 / LAM))
 
 
-def boundary_candidates(method, game: QuadraticGame) -> list[sp.Expr]:
+def boundary_candidates(method, game: QuadraticGame, parts=None) -> list[sp.Expr]:
     """Every eta > 0 where rho(M(eta)) can cross 1 (a superset of the true boundaries), exact."""
-    p = sp.expand(update_matrix(method, game).charpoly(LAM).as_expr())
+    p = sp.expand(update_matrix(method, game, parts).charpoly(LAM).as_expr())
     n = sp.degree(p, LAM)
     shared = sp.gcd(p, _reversal(p, n))  # self-reciprocal part: its roots pair up as lambda, 1/lambda
     if sp.degree(shared, LAM) <= 0:
@@ -170,17 +174,17 @@ def rho_kind(rho: float) -> str:
     return "diverges" if rho > 1 + RHO_TOL else "neutral"
 
 
-def stability_regions(method, game: QuadraticGame) -> list[Region]:
+def stability_regions(method, game: QuadraticGame, parts=None) -> list[Region]:
     """How ``method`` behaves on ``game`` for every eta > 0: consecutive open :class:`Region` s.
 
     Boundaries are exact (resultant roots, see the module docstring); each interval is classified by
     rho at one interior point. Neighbouring intervals of the same kind are merged.
     """
-    cuts = [sp.Integer(0), *boundary_candidates(method, game), sp.oo]
+    cuts = [sp.Integer(0), *boundary_candidates(method, game, parts), sp.oo]
     regions: list[Region] = []
     for lo, hi in zip(cuts[:-1], cuts[1:]):
         probe = float(lo) + 1.0 if hi == sp.oo else (float(lo) + float(hi)) / 2
-        kind = rho_kind(float(spectral_radius(method, game, probe)))
+        kind = rho_kind(float(spectral_radius(method, game, probe, parts)))
         if regions and regions[-1].kind == kind:
             regions[-1] = Region(regions[-1].lo, hi, kind)
         else:
@@ -188,16 +192,16 @@ def stability_regions(method, game: QuadraticGame) -> list[Region]:
     return regions
 
 
-def convergence_interval(method, game: QuadraticGame) -> tuple[sp.Expr, sp.Expr] | None:
+def convergence_interval(method, game: QuadraticGame, parts=None) -> tuple[sp.Expr, sp.Expr] | None:
     """The exact interval ``(lo, hi)`` of step sizes for which ``method`` converges on ``game``, or None.
 
     Raises DlcourseError if the convergent set is not one interval (it is one for every game here).
     """
-    conv = [r for r in stability_regions(method, game) if r.kind == "converges"]
+    conv = [r for r in stability_regions(method, game, parts) if r.kind == "converges"]
     if not conv:
         return None
     if len(conv) > 1:
-        raise DlcourseError(f"{get_method(method).label} converges on several intervals on {game.name}: "
+        raise DlcourseError(f"{get_method(method, parts).label} converges on several intervals on {game.name}: "
                             + "; ".join(map(str, conv)))
     return conv[0].lo, conv[0].hi
 
@@ -258,18 +262,20 @@ class HomeworkAnswers:
     gd_y_regimes: list[Regime]
 
 
-def homework(game: QuadraticGame | None = None) -> HomeworkAnswers:
-    """Derive (a)-(d) for ``game`` (default: the homework game, which must be separable for (b)-(d))."""
+def homework(game: QuadraticGame | None = None, parts=None) -> HomeworkAnswers:
+    """Derive (a)-(d) for ``game`` (default: the homework game, which must be separable for (b)-(d))
+    with the ``classify_critical_point``, ``gda_step`` and ``gd_step`` of ``parts`` (default: the reference)."""
+    parts = partslib.resolve(parts, "minimax")
     game = game or homework_game()
     g = exact(game)
     f = sp.expand(g.f(X, Y))
     grad = (sp.diff(f, X), sp.diff(f, Y))
     H = sp.hessian(f, (X, Y))
     crit = [(s[X], s[Y]) for s in sp.solve(grad, (X, Y), dict=True)]
-    kind = classify_critical_point(np.array(H.tolist(), dtype=float))
+    kind = parts.saddle.classify_critical_point(np.array(H.tolist(), dtype=float))
 
-    gda = update_matrix("gda", game)
-    gd = update_matrix("gd", game)
+    gda = update_matrix("gda", game, parts)
+    gd = update_matrix("gd", game, parts)
     if not (gda.is_diagonal() and gd.is_diagonal()):
         raise DlcourseError(f"homework() analyses separable games; {game.name} couples x and y.")
     r = gda[0, 0]
@@ -278,7 +284,7 @@ def homework(game: QuadraticGame | None = None) -> HomeworkAnswers:
     # |r| < 1, derived from the factor ...
     interval = sp.solveset(sp.Abs(r) < 1, ETA, domain=sp.Interval.open(0, sp.oo))
     # ... and, independently, from the resultant machinery: they must agree.
-    lo_hi = convergence_interval("gda", game)
+    lo_hi = convergence_interval("gda", game, parts)
     if lo_hi is None or interval != sp.Interval.open(*lo_hi):
         raise DlcourseError(f"internal inconsistency: |r| < 1 gives {interval}, the resultant gives {lo_hi}.")
     one_step = sp.solve(sp.Eq(r, 0), ETA)
@@ -313,15 +319,15 @@ class MethodSummary:
     interval: tuple[sp.Expr, sp.Expr] | None
 
 
-def summarize(method, game: QuadraticGame) -> MethodSummary:
+def summarize(method, game: QuadraticGame, parts=None) -> MethodSummary:
     """Characteristic polynomial, spectral radius and stability regions of ``method`` on ``game``."""
     return MethodSummary(
-        method=get_method(method).label,
+        method=get_method(method, parts).label,
         game=game.name,
-        charpoly=characteristic_polynomial(method, game),
-        rho=spectral_radius_expr(method, game),
-        regions=stability_regions(method, game),
-        interval=convergence_interval(method, game),
+        charpoly=characteristic_polynomial(method, game, parts),
+        rho=spectral_radius_expr(method, game, parts),
+        regions=stability_regions(method, game, parts),
+        interval=convergence_interval(method, game, parts),
     )
 
 
@@ -332,11 +338,11 @@ def format_set(s: sp.Set) -> str:
     return str(s)
 
 
-def report(games: list[QuadraticGame] | None = None, methods=("gda", "alt-gda", "gd", "eg", "ogda")) -> str:
+def report(games: list[QuadraticGame] | None = None, methods=METHOD_KEYS, parts=None) -> str:
     """The derived results as text: the homework answers, then every method on every game."""
     from dlcourse.minimax.functions import bilinear_game
 
-    hw = homework()
+    hw = homework(parts=parts)
     lines = [
         f"Problem 1: min_x max_y {hw.f}",
         "(a) gradient = ({}, {}), Hessian = {}, eigenvalues {}".format(*hw.gradient, hw.hessian.tolist(),
@@ -357,7 +363,7 @@ def report(games: list[QuadraticGame] | None = None, methods=("gda", "alt-gda", 
     for game in games or [homework_game(), bilinear_game()]:
         lines.append(f"  {game.name}")
         for m in methods:
-            s = summarize(m, game)
+            s = summarize(m, game, parts)
             regions = "; ".join(str(r) for r in s.regions)
             lines.append(f"    {s.method:<18} rho = {s.rho}")
             lines.append(f"    {'':<18} {regions}")

@@ -25,7 +25,7 @@ def _eta(text: str) -> float:
 
 def _analyze(args: argparse.Namespace) -> int:
     from dlcourse.minimax import analysis
-    from dlcourse.minimax.dynamics import METHODS, empirical_rate
+    from dlcourse.minimax.dynamics import empirical_rate, methods
     from dlcourse.minimax.functions import GAMES, get_game
 
     games = [get_game(g) for g in (args.game or list(GAMES))]
@@ -34,7 +34,7 @@ def _analyze(args: argparse.Namespace) -> int:
         print(f"\nAt eta = {args.eta:g}: derived spectral radius rho, and the measured contraction per step")
         for game in games:
             print(f"  {game.name}")
-            for key, m in METHODS.items():
+            for key, m in methods().items():
                 rho = float(analysis.spectral_radius(key, game, args.eta))
                 kind = analysis.rho_kind(rho)
                 measured = empirical_rate(key, game, args.eta, steps=200)

@@ -8,9 +8,11 @@ Methods (x minimizes, y maximizes; ``F(z) = (df/dx, -df/dy)`` is the direction b
 * ``eg``       extragradient: step from a look-ahead point  z' = z - eta F(z - eta F(z))
 * ``ogda``     optimistic GDA: extrapolate past gradients   z' = z - 2 eta F(z) + eta F(z_prev)
 
-The homework's two steps (``gda``, ``gd``) live in :mod:`dlcourse.minimax.steps`, which students
-write; the others are beyond the homework and live here. Every step uses arithmetic only, so
-:mod:`dlcourse.minimax.analysis` can feed it sympy symbols and read off the update matrix.
+The homework's two steps (``gda``, ``gd``) are parts (:mod:`dlcourse.parts`): the student's or the
+reference's ``minimax/steps.py``, whichever :func:`methods` is given; the others are beyond the
+homework and live here (extragradient takes its look-ahead with the given ``gda`` step). Every step
+uses arithmetic only, so :mod:`dlcourse.minimax.analysis` can feed it sympy symbols and read off the
+update matrix.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dlcourse import parts as partslib
 from dlcourse.errors import ConfigError
-from dlcourse.minimax.steps import gd_step, gda_step
 
 
 def alternating_gda_step(game, x, y, eta):
@@ -34,12 +36,16 @@ def alternating_gda_step(game, x, y, eta):
     return x_new, y + eta * gy
 
 
-def extragradient_step(game, x, y, eta):
-    """Extragradient: take a GDA step to a look-ahead point, then step from (x, y) with the gradient
-    found there. ``x, y`` -> same shape."""
-    x_half, y_half = gda_step(game, x, y, eta)
-    gx, gy = game.grad(x_half, y_half)
-    return x - eta * gx, y + eta * gy
+def extragradient(gda_step: Callable) -> Callable:
+    """Extragradient built on ``gda_step``: take a GDA step to a look-ahead point, then step from (x, y)
+    with the gradient found there. The returned step maps ``x, y`` to the same shape."""
+
+    def extragradient_step(game, x, y, eta):
+        x_half, y_half = gda_step(game, x, y, eta)
+        gx, gy = game.grad(x_half, y_half)
+        return x - eta * gx, y + eta * gy
+
+    return extragradient_step
 
 
 def optimistic_gda_step(game, x, y, x_prev, y_prev, eta):
@@ -60,38 +66,56 @@ class Method:
     memory: bool = False
 
 
-METHODS: dict[str, Method] = {
-    m.key: m
-    for m in (
-        Method("gda", "simultaneous GDA", gda_step),
+#: The method keys, in the order of the notebook's tables.
+METHOD_KEYS = ("gda", "alt-gda", "gd", "eg", "ogda")
+
+
+_BUILT: dict[tuple[str, str], dict[str, Method]] = {}
+
+
+def methods(parts: partslib.Parts | None = None) -> dict[str, Method]:
+    """Every method, with the homework's ``gda`` and ``gd`` steps taken from ``parts`` (default: the reference).
+
+    The same parts give the same :class:`Method` objects, so the analysis can cache by method.
+    """
+    parts = partslib.resolve(parts, "minimax")
+    key = (parts.source, parts.fingerprint)
+    if key not in _BUILT:
+        _BUILT[key] = _build(parts.steps)
+    return _BUILT[key]
+
+
+def _build(steps) -> dict[str, Method]:
+    return {m.key: m for m in (
+        Method("gda", "simultaneous GDA", steps.gda_step),
         Method("alt-gda", "alternating GDA", alternating_gda_step),
-        Method("gd", "plain GD on both", gd_step),
-        Method("eg", "extragradient", extragradient_step),
+        Method("gd", "plain GD on both", steps.gd_step),
+        Method("eg", "extragradient", extragradient(steps.gda_step)),
         Method("ogda", "optimistic GDA", optimistic_gda_step, memory=True),
-    )
-}
+    )}
 
 
-def get_method(method: str | Method | Callable) -> Method:
-    """A :class:`Method` from its key, a Method, or a bare step ``step(game, x, y, eta)``."""
+def get_method(method: str | Method | Callable, parts: partslib.Parts | None = None) -> Method:
+    """A :class:`Method` from its key (its steps from ``parts``), a Method, or a bare step ``step(game, x, y, eta)``."""
     if isinstance(method, Method):
         return method
     if callable(method):
         return Method(getattr(method, "__name__", "custom"), getattr(method, "__name__", "custom step"), method)
-    try:
-        return METHODS[method]
-    except KeyError:
-        raise ConfigError(f"unknown method {method!r}; choose one of {sorted(METHODS)}.") from None
+    if method not in METHOD_KEYS:
+        raise ConfigError(f"unknown method {method!r}; choose one of {sorted(METHOD_KEYS)}.")
+    return methods(parts)[method]
 
 
-def run(method: str | Method | Callable, game, z0, eta: float, steps: int) -> np.ndarray:
-    """Iterate ``method`` on ``game`` from ``z0 = (x0, y0)`` for ``steps`` steps of size ``eta``.
+def run(method: str | Method | Callable, game, z0, eta: float, steps: int, *,
+        parts: partslib.Parts | None = None) -> np.ndarray:
+    """Iterate ``method`` (a key resolves against ``parts``) on ``game`` from ``z0 = (x0, y0)`` for
+    ``steps`` steps of size ``eta``.
 
     Returns the trajectory, a float array of shape ``(steps + 1, 2)`` whose row t is ``(x_t, y_t)``.
     Optimistic GDA starts with ``z_prev = z0`` (its first step is a GDA step). Diverging runs overflow
     to inf/nan silently: that *is* the answer there.
     """
-    m = get_method(method)
+    m = get_method(method, parts)
     z0 = np.asarray(z0, dtype=float)
     if z0.shape != (2,) or not np.isfinite(z0).all():
         raise ConfigError(f"z0 must be two finite numbers (x0, y0), got {z0.tolist()}.")
@@ -119,7 +143,8 @@ def distance_to(traj: np.ndarray, point) -> np.ndarray:
         return np.linalg.norm(np.asarray(traj, dtype=float) - np.asarray(point, dtype=float), axis=-1)
 
 
-def empirical_rate(method: str | Method | Callable, game, eta: float, steps: int = 200, z0=(1.0, 0.7)) -> float:
+def empirical_rate(method: str | Method | Callable, game, eta: float, steps: int = 200, z0=(1.0, 0.7), *,
+                   parts: partslib.Parts | None = None) -> float:
     """The measured contraction factor per step, (d_T / d_{T/2})^(2/T) with d_t = ``‖z_t - c‖``.
 
     For a linear iteration this tends to the spectral radius of the update matrix (the slowest mode
@@ -128,7 +153,7 @@ def empirical_rate(method: str | Method | Callable, game, eta: float, steps: int
     1e-11 ``‖c‖`` when the saddle c is not the origin (rounding errors in z_t are about 1e-16 ``‖c‖``).
     ``0.0`` when the run hits the saddle exactly.
     """
-    traj = run(method, game, z0, eta, steps)
+    traj = run(method, game, z0, eta, steps, parts=parts)
     c = game.center
     d = distance_to(traj, c)
     floor = max(1e-250, 1e-11 * float(np.abs(c).max()))

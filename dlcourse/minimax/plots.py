@@ -60,10 +60,10 @@ def spread_starts(n: int, radius: float = 1.2) -> list[tuple[float, float]]:
 
 def contour_trajectories(game: QuadraticGame, etas: Sequence[float], *, method: str | Callable = "gda",
                          starts: Sequence[Sequence[float]] | str = ((1.0, 0.8),), steps: int = 25,
-                         lim: float = 1.5, ax=None, title: str | None = None):
+                         lim: float = 1.5, ax=None, title: str | None = None, parts=None):
     """Trajectories of ``method`` on the contours of f: every step size in ``etas`` from every start in
     ``starts`` - or, with ``starts="spread"``, step size i from its own start on a circle (offset from the
-    saddle by ``game.center``)."""
+    saddle by ``game.center``). A method key takes its steps from ``parts`` (default: the reference)."""
     ax = _axes(ax)
     draw_contours(game, ax, lim)
     if isinstance(starts, str):
@@ -75,34 +75,34 @@ def contour_trajectories(game: QuadraticGame, etas: Sequence[float], *, method: 
         runs = [(eta, z0) for z0 in starts for eta in etas]
         show_start = len(starts) > 1
     for i, ((eta, z0), color) in enumerate(zip(runs, _colors(len(runs)))):
-        traj = run(method, game, z0, eta, steps)
+        traj = run(method, game, z0, eta, steps, parts=parts)
         label = f"η = {eta:g}" + (f", z0 = ({z0[0]:g}, {z0[1]:g})" if show_start else "")
         wide = (len(runs) - 1 - i) / max(len(runs) - 1, 1)  # earlier runs drawn wider: overlaps stay visible
         ax.plot(traj[:, 0], traj[:, 1], "-o", color=color, markersize=3 + 3 * wide, linewidth=1.2 + 2.5 * wide,
                 label=label)
         ax.plot(traj[:1, 0], traj[:1, 1], "s", color=color, markersize=6)
     ax.legend(fontsize=7, loc="lower left", framealpha=0.85)
-    ax.set_title(title or f"{get_method(method).label} on {game.name}, {steps} steps (squares: starts)",
+    ax.set_title(title or f"{get_method(method, parts).label} on {game.name}, {steps} steps (squares: starts)",
                  fontsize=10)
     return ax
 
 
 def compare_methods(game: QuadraticGame, methods: Sequence[str], eta: float, *, z0=(1.0, 0.0), steps: int = 60,
-                    lim: float = 2.0, ax=None):
+                    lim: float = 2.0, ax=None, parts=None):
     """One trajectory per method (same ``eta`` and start), on the contours of ``game``."""
     ax = _axes(ax)
     draw_contours(game, ax, lim)
     for m, color in zip(methods, _colors(len(methods))):
-        traj = run(m, game, z0, eta, steps)
+        traj = run(m, game, z0, eta, steps, parts=parts)
         ax.plot(traj[:, 0], traj[:, 1], "-", marker=".", color=color, markersize=3, linewidth=1.0,
-                label=get_method(m).label)
+                label=get_method(m, parts).label)
     ax.legend(fontsize=7, loc="lower left", framealpha=0.85)
     ax.set_title(f"{game.name}, η = {eta:g}, {steps} steps", fontsize=10)
     return ax
 
 
 def distance_curves(game: QuadraticGame, etas: Sequence[float], *, method: str | Callable = "gda",
-                    z0=(1.0, 0.5), steps: int = 40, quantity: str = "x", ax=None):
+                    z0=(1.0, 0.5), steps: int = 40, quantity: str = "x", ax=None, parts=None):
     """``|x_t - x*|`` (``quantity="x"``), ``|y_t - y*|`` (``"y"``) or the distance to the saddle
     (``"distance"``) against t on a log scale, one curve per step size; exact zeros drawn at LOG_FLOOR."""
     if quantity not in ("x", "y", "distance"):
@@ -110,7 +110,7 @@ def distance_curves(game: QuadraticGame, etas: Sequence[float], *, method: str |
     ax = _axes(ax)
     styles = ("-", "--", "-.", ":")
     for i, (eta, color) in enumerate(zip(etas, _colors(len(etas)))):
-        traj = run(method, game, z0, eta, steps)
+        traj = run(method, game, z0, eta, steps, parts=parts)
         with np.errstate(invalid="ignore", over="ignore"):
             d = (distance_to(traj, game.center) if quantity == "distance"
                  else np.abs(traj[:, "xy".index(quantity)] - game.center["xy".index(quantity)]))
@@ -119,13 +119,13 @@ def distance_curves(game: QuadraticGame, etas: Sequence[float], *, method: str |
                     label=f"η = {eta:g}")
     name = {"x": "|x_t - x*|", "y": "|y_t - y*|", "distance": "‖z_t - z*‖"}[quantity]
     ax.set(xlabel="step t", ylabel=name + " (log scale)")
-    ax.set_title(f"{get_method(method).label} on {game.name}: {name}", fontsize=10)
+    ax.set_title(f"{get_method(method, parts).label} on {game.name}: {name}", fontsize=10)
     ax.legend(fontsize=7)
     return ax
 
 
 def phase_diagram(game: QuadraticGame, methods: Sequence[str] = ("gda",), *, eta_max: float = 0.35,
-                  points: int = 701, ax=None, ymax: float = 2.0):
+                  points: int = 701, ax=None, ymax: float = 2.0, parts=None):
     """The spectral radius rho(M(eta)) of each method's update matrix over 0 < eta < eta_max.
 
     The band rho < 1 is where the method converges; dotted lines mark the derived boundaries. For
@@ -136,16 +136,16 @@ def phase_diagram(game: QuadraticGame, methods: Sequence[str] = ("gda",), *, eta
     ax.axhspan(0, 1, color="tab:green", alpha=0.08, label="ρ < 1: converges")
     ax.axhline(1.0, color="k", linewidth=0.8)
     for m, color in zip(methods, _colors(len(methods))):
-        rho = analysis.spectral_radius(m, game, etas)
-        interval = analysis.convergence_interval(m, game)
-        neutral = [r for r in analysis.stability_regions(m, game) if r.kind == "neutral"]
+        rho = analysis.spectral_radius(m, game, etas, parts)
+        interval = analysis.convergence_interval(m, game, parts)
+        neutral = [r for r in analysis.stability_regions(m, game, parts) if r.kind == "neutral"]
+        label_of = get_method(m, parts).label
         if interval:
-            label = f"{get_method(m).label}: 0 < η < {_pretty(interval[1])}"
+            label = f"{label_of}: 0 < η < {_pretty(interval[1])}"
         elif neutral:
-            label = f"{get_method(m).label}: ρ = 1 (no convergence) for {_pretty(neutral[0].lo)} < η < " \
-                    f"{_pretty(neutral[0].hi)}"
+            label = f"{label_of}: ρ = 1 (no convergence) for {_pretty(neutral[0].lo)} < η < {_pretty(neutral[0].hi)}"
         else:
-            label = f"{get_method(m).label}: never converges"
+            label = f"{label_of}: never converges"
         ax.plot(etas, rho, color=color, linewidth=1.8, label=label)
         if interval and float(interval[1]) <= eta_max:
             ax.axvline(float(interval[1]), color=color, linestyle=":", linewidth=1.2)
