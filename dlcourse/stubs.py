@@ -214,8 +214,12 @@ def _direct_part_use(source: str) -> str | None:
     return None
 
 
-def student_notebook_text(md_text: str, name: str = "<notebook>") -> str:
-    """A solution notebook (MyST text) with the answers and the book-only sections removed, as ``.ipynb`` text."""
+def student_notebook_text(md_text: str, name: str = "<notebook>", *, keep_answers: bool = False) -> str:
+    """A solution notebook (MyST text) with the answers and the book-only sections removed, as ``.ipynb`` text.
+
+    ``keep_answers`` keeps the answer cells (code and prose) as the solution has them: the student
+    notebook as a student who answered like the solution would hand it in (the CI runs that).
+    """
     import jupytext
 
     nb = jupytext.reads(md_text, fmt="myst")
@@ -229,11 +233,11 @@ def student_notebook_text(md_text: str, name: str = "<notebook>") -> str:
                 continue
         elif skip_below is not None or BOOK_ONLY_TAG in tags:
             continue
-        if cell.cell_type == "code" and SOLUTION_TAG in tags:
+        if cell.cell_type == "code" and SOLUTION_TAG in tags and not keep_answers:
             cell.source = "# YOUR CODE HERE: see the question above.\nraise NotImplementedError"
             cell.metadata["tags"] = [t for t in tags if t != SOLUTION_TAG]
             cell.outputs = []
-        elif cell.cell_type == "markdown" and MD_BEGIN in cell.source:
+        elif cell.cell_type == "markdown" and MD_BEGIN in cell.source and not keep_answers:
             cell.source = re.sub(
                 re.escape(MD_BEGIN) + r".*?" + re.escape(MD_END),
                 "**Your answer:** *(write your derivation here, in Markdown and LaTeX)*",
@@ -246,8 +250,12 @@ def student_notebook_text(md_text: str, name: str = "<notebook>") -> str:
                 raise StubError(f"{name}, code cell {k}: `{direct}` uses the reference's part directly, so the "
                                 "student notebook would run the reference, not the student's code; use the parts "
                                 "object instead (`x = parts.reference(...)`, then `x.model...`), or tag the cell "
-                                f"`{SOLUTION_TAG}` or `{BOOK_ONLY_TAG}`")
+                                f"`{BOOK_ONLY_TAG}`")
             cell.source = re.sub(r"\bparts\.reference\(", "parts.mine(", cell.source)
+            if SOLUTION_TAG in tags:
+                cell.metadata["tags"] = [t for t in tags if t != SOLUTION_TAG]
+        elif keep_answers:
+            cell.source = cell.source.replace(MD_BEGIN, "").replace(MD_END, "")
         cells.append(cell)
     for k, cell in enumerate(cells):
         cell["id"] = f"cell-{k}"  # stable ids: nbformat would draw random ones, breaking the sync check

@@ -206,8 +206,8 @@ def test_a_notebook_that_uses_a_reference_part_directly_is_refused(tmp_path, lin
     md.write_text(md.read_text().replace("import dlcourse.io\n", f"import dlcourse.io\n{line}\n"))
     with pytest.raises(stubs.StubError, match=r"nb.md, code cell \d+: .* uses the reference's part directly"):
         stubs.write(root)
-    # in a solution cell (replaced for students) it is fine
-    md.write_text(md.read_text().replace(f"{line}\n", "").replace("print(square(3))", line))
+    # in a book-only cell it is fine; in an answer cell it is refused too (a filled-in notebook would run it)
+    md.write_text(md.read_text().replace(f"{line}\n", "").replace('print("a book-only cell")', line))
     stubs.write(root)
 
 
