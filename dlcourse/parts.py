@@ -201,3 +201,19 @@ def resolve(parts: Parts | None, problem: str) -> Parts:
         got = parts.problem if isinstance(parts, Parts) else type(parts).__name__
         raise ConfigError(f"expected the {problem} parts (dlcourse.parts.mine({problem!r})), got {got}")
     return parts
+
+
+def add_argument(parser, problem: str, what: str) -> None:
+    """The ``--submission DIR`` option of a ``dlcourse <problem>`` command (``what``: the parts it runs)."""
+    parser.add_argument("--submission", metavar="DIR", default=None,
+                        help=f"use the {what} written in DIR (laid out like exercises/: DIR/{problem}/"
+                             f"{MODULES[problem][0]}.py, ...) instead of the reference implementation")
+
+
+def from_args(args, problem: str) -> Parts:
+    """The parts a command runs: ``--submission DIR``'s or the reference's, announced on stderr
+    (stdout is for results) unless ``--quiet``."""
+    chosen = load(problem, getattr(args, "submission", None))
+    if not getattr(args, "quiet", False):
+        print(f"parts: {chosen.describe()}", file=sys.stderr, flush=True)
+    return chosen

@@ -7,23 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-
-def _parts(args: argparse.Namespace):
-    """The parts to run: the submission folder's (``--submission DIR``) or the reference's."""
-    import sys
-
-    from dlcourse import parts
-
-    chosen = parts.load("clip", getattr(args, "submission", None))
-    if not getattr(args, "quiet", False):
-        print(f"parts: {chosen.describe()}", file=sys.stderr, flush=True)  # stdout is for results
-    return chosen
-
-
-def _add_submission(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--submission", metavar="DIR", default=None,
-                   help="use the projection head, loss, step, retrieval and zero-shot code written in DIR "
-                        "(laid out like exercises/: DIR/clip/model.py, ...) instead of the reference")
+from dlcourse import parts
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -38,7 +22,7 @@ def _train(args: argparse.Namespace) -> int:
         overrides["freeze_text"] = args.freeze_text
     cfg = ClipConfig.from_profile(args.vision, args.text, random_text_init=args.random_text_init, **overrides)
     out = Path(args.out) if args.out else runs_root() / f"clip-{cfg.vision}-{Path(cfg.text).name}-{cfg.data}"
-    metrics = train(cfg, out, parts=_parts(args), quiet=args.quiet)
+    metrics = train(cfg, out, parts=parts.from_args(args, "clip"), quiet=args.quiet)
     if not args.quiet:
         print(f"run folder: {out}")
         print(json.dumps(metrics["test"]["retrieval"]))
@@ -50,13 +34,13 @@ def _evaluate(args: argparse.Namespace) -> int:
     from dlcourse.clip import evaluate
     from dlcourse.clip.train import load_run, resolve_device
 
-    parts = _parts(args)
-    model, cfg, _ = load_run(args.run, args.device, parts=parts)
+    chosen = parts.from_args(args, "clip")
+    model, cfg, _ = load_run(args.run, args.device, parts=chosen)
     split = clipdata.prepare(cfg.data, args.split, cfg.image_size, cfg.test_images)
     if not args.quiet:  # stderr: stdout stays one JSON document
         print(f"evaluating on {split.data.describe()}", file=sys.stderr, flush=True)
     results = evaluate.evaluate(model, split, cfg, device=resolve_device(args.device), quiet=args.quiet,
-                                parts=parts)
+                                parts=chosen)
     print(json.dumps(results, indent=2))
     return 0
 
@@ -66,12 +50,12 @@ def _search(args: argparse.Namespace) -> int:
     from dlcourse.clip import evaluate
     from dlcourse.clip.train import load_run, resolve_device
 
-    parts = _parts(args)
-    model, cfg, _ = load_run(args.run, args.device, parts=parts)
+    chosen = parts.from_args(args, "clip")
+    model, cfg, _ = load_run(args.run, args.device, parts=chosen)
     device = resolve_device(args.device)
     split = clipdata.prepare(cfg.data, args.split, cfg.image_size, cfg.test_images)
     image_emb = evaluate.embed_images(model, split.images, device)
-    scores, idx = evaluate.search(model, image_emb, args.prompt, args.k, device, parts=parts)
+    scores, idx = evaluate.search(model, image_emb, args.prompt, args.k, device, parts=chosen)
     for s, i in zip(scores.tolist(), idx.tolist()):
         print(f"{s:.3f}  {split.data.paths[i]}  {split.data.captions[i][0]}")
     if args.out:
@@ -114,7 +98,7 @@ def register(subparsers) -> None:
                    help="auto (default): bf16 autocast + channels_last on CUDA, float32 on a CPU; "
                         "fp32; bf16 (autocast on any device)")
     t.add_argument("--quiet", action="store_true")
-    _add_submission(t)
+    parts.add_argument(t, "clip", "projection head, loss, step, retrieval and zero-shot code")
     t.set_defaults(func=_train)
 
     e = sub.add_parser("evaluate", help="evaluate a trained run on its test split")
@@ -122,7 +106,7 @@ def register(subparsers) -> None:
     e.add_argument("--split", default="test", choices=["dev", "test"])
     e.add_argument("--device", default="cpu")
     e.add_argument("--quiet", action="store_true")
-    _add_submission(e)
+    parts.add_argument(e, "clip", "projection head, loss, step, retrieval and zero-shot code")
     e.set_defaults(func=_evaluate)
 
     s = sub.add_parser("search", help="text -> image search with a trained run")
@@ -133,6 +117,6 @@ def register(subparsers) -> None:
     s.add_argument("--split", default="test", choices=["dev", "test"])
     s.add_argument("--device", default="cpu")
     s.add_argument("--quiet", action="store_true")
-    _add_submission(s)
+    parts.add_argument(s, "clip", "projection head, loss, step, retrieval and zero-shot code")
     s.set_defaults(func=_search)
     p.set_defaults(func=lambda a: (p.print_help(), 0)[1])

@@ -12,30 +12,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from dlcourse import parts
+
 
 def _threads(args: argparse.Namespace) -> None:
     import torch
 
     if getattr(args, "threads", None):
         torch.set_num_threads(args.threads)
-
-
-def _parts(args: argparse.Namespace):
-    """The parts to run: the submission folder's (``--submission DIR``) or the reference's."""
-    import sys
-
-    from dlcourse import parts
-
-    chosen = parts.load("gan", getattr(args, "submission", None))
-    if not getattr(args, "quiet", False):
-        print(f"parts: {chosen.describe()}", file=sys.stderr, flush=True)  # stdout is for results
-    return chosen
-
-
-def _add_submission(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--submission", metavar="DIR", default=None,
-                   help="use the networks, losses and step written in DIR (laid out like exercises/: "
-                        "DIR/gan/model.py, ...) instead of the reference implementation")
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -45,7 +29,7 @@ def _train(args: argparse.Namespace) -> int:
     cfg = GanConfig(epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, train_subset=args.subset,
                     snapshot_epochs=tuple(args.snapshots), device=args.device, cuda_graph=not args.no_cuda_graph)
     cfg.validate()
-    result = train(cfg, Path(args.out), parts=_parts(args), resume=args.resume, quiet=args.quiet)
+    result = train(cfg, Path(args.out), parts=parts.from_args(args, "gan"), resume=args.resume, quiet=args.quiet)
     print(f"run {result.out}: {result.epochs_done}/{cfg.epochs} epochs done")
     return 0
 
@@ -62,7 +46,7 @@ def _sample(args: argparse.Namespace) -> int:
 
     if not 1 <= args.n <= 10_000:
         raise ConfigError(f"--n {args.n}: ask for between 1 and 10000 samples")
-    gen = load_generator(args.checkpoint, parts=_parts(args))
+    gen = load_generator(args.checkpoint, parts=parts.from_args(args, "gan"))
     images = generate(gen, args.n, seed=args.seed)
     nrow = args.nrow or max(1, math.isqrt(args.n))
     out = Path(args.out)
@@ -86,7 +70,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     from dlcourse.gan.train import resolve_device
 
     ev = evaluate_run(Path(args.run), cfg, quiet=args.quiet, epochs=args.epochs, fid_epochs=args.fid_epochs,
-                      device=resolve_device(args.device), parts=_parts(args))
+                      device=resolve_device(args.device), parts=parts.from_args(args, "gan"))
     base = ev["real_baseline"]
     fid = f"FID {base['fid']:.1f} (N={base['fid_samples']}), " if "fid" in base else ""
     print(f"real-vs-real at the same N: {fid}classifier FD {base['classifier_fd']:.3f}")
@@ -132,7 +116,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--out", required=True, help="run directory")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--quiet", action="store_true", help="no progress output")
-    _add_submission(t)
+    parts.add_argument(t, "gan", "networks, losses and step")
     t.set_defaults(func=_train)
 
     s = gs.add_parser("sample", help="draw a grid of samples from a generator checkpoint")
@@ -143,7 +127,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--nrow", type=int, default=None, help="images per row (default: square)")
     s.add_argument("--seed", type=int, default=0, help="seed of the noise")
     s.add_argument("--quiet", action="store_true")
-    _add_submission(s)
+    parts.add_argument(s, "gan", "networks, losses and step")
     s.set_defaults(func=_sample)
 
     e = gs.add_parser("evaluate", help="FID, classifier Frechet distance and class coverage of each snapshot")
@@ -159,7 +143,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     e.add_argument("--device", default="cpu", help="where sampling and Inception run: cpu (default), cuda or auto")
     e.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     e.add_argument("--quiet", action="store_true")
-    _add_submission(e)
+    parts.add_argument(e, "gan", "networks, losses and step")
     e.set_defaults(func=_evaluate)
 
     x = gs.add_parser("export", help="write snapshot generators (float16 safetensors) + manifest.json")
