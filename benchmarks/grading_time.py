@@ -1,6 +1,7 @@
 """Time the autograder on one whole submission: the reference (must be 15/15) and the untouched stubs.
 
-Budget (DEVELOPERS.md): grading one whole submission <= 60 s on the 2-core CPU. Usage:
+Budget (STANDARDS.md): grading one whole submission <= 15 s on the 2-core CPU
+(``benchmarks/grading_batch.py`` times a whole class). Usage:
 ``python benchmarks/grading_time.py [--exercises PATH]``; prints per-check and total seconds.
 """
 

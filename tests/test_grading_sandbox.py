@@ -321,3 +321,29 @@ def test_nothing_a_probe_plants_in_shared_tmp_survives_it(probe_check, tmp_path)
     if any("unprivileged uid" in layer for layer in r.sandbox) and not any("read-only" in x for x in r.sandbox):
         assert "planted" in r.output  # /tmp is writable for that uid: the grader removed the file afterwards
     assert not (Path("/tmp") / name).exists()
+
+
+def test_restricting_the_reference_files_leaves_them_to_their_owner(tmp_path, monkeypatch):
+    pkg = tmp_path / "gan"
+    (pkg / "__pycache__").mkdir(parents=True)
+    (pkg / "model.py").write_text("ANSWER = 1\n")
+    (pkg / "__pycache__" / "model.cpython-311.pyc").write_bytes(b"\0")
+    (pkg / "__pycache__" / "other.cpython-311.pyc").write_bytes(b"\0")
+    (tmp_path / "hidden").mkdir()
+    (tmp_path / "hidden" / "gan.py").write_text("SECRET = 2\n")
+    for p in tmp_path.rglob("*"):
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
+    monkeypatch.setattr(sandbox, "protected_paths", lambda: (
+        str(pkg / "model.py"), str(pkg / "__pycache__" / "model."), str(tmp_path / "hidden")))
+    changed = sandbox.restrict_reference_files()
+    assert len(changed) == 4
+    mode = {p.relative_to(tmp_path).as_posix(): p.stat().st_mode & 0o777 for p in tmp_path.rglob("*")}
+    assert mode["gan/model.py"] == mode["gan/__pycache__/model.cpython-311.pyc"] == mode["hidden/gan.py"] == 0o600
+    assert mode["hidden"] == 0o700 and mode["gan/__pycache__/other.cpython-311.pyc"] == 0o644
+
+
+@pytest.mark.parametrize("machine_gib,cap_gib", [(None, 4.0), (24, 4.0), (3, 1.8), (1.5, 1.25)])
+def test_memory_cap_follows_a_small_container(monkeypatch, machine_gib, cap_gib):
+    monkeypatch.setattr(sandbox, "machine_memory", lambda: None if machine_gib is None else int(machine_gib * 2**30))
+    assert sandbox.memory_cap() / 2**30 == pytest.approx(cap_gib, abs=1e-6)
+    assert sandbox.memory_cap(1.0) <= 2**30  # an explicit smaller cap is kept

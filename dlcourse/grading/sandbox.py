@@ -257,10 +257,10 @@ def machine_memory() -> int | None:
 
 
 def memory_cap(gib: float = MEMORY_LIMIT_GIB) -> int:
-    """The cap for one probe: ``gib``, or 60 % of :func:`machine_memory` when that is smaller (1.25 GiB at least)."""
+    """The cap for one probe: ``gib``, or 60 % of :func:`machine_memory` (but 1.25 GiB at least) when that is smaller."""
     total = machine_memory()
     cap = int(gib * GIB)
-    return cap if total is None else max(min(cap, int(0.6 * total)), int(1.25 * GIB))
+    return cap if total is None else min(cap, max(int(0.6 * total), int(1.25 * GIB)))
 
 
 class Jail:
@@ -497,12 +497,21 @@ def _drop_privileges(uid: int, monitor: Monitor) -> None:
 def _limits(policy: Policy, monitor: Monitor) -> None:
     import resource
 
-    for res, value in ((resource.RLIMIT_DATA, policy.memory_bytes), (resource.RLIMIT_FSIZE, FILE_SIZE_LIMIT),
-                       (resource.RLIMIT_CPU, policy.cpu_seconds), (resource.RLIMIT_CORE, 0)):
-        _, hard = resource.getrlimit(res)
-        resource.setrlimit(res, (value, value if hard == resource.RLIM_INFINITY or hard > value else hard))
-    monitor.layers.append(f"memory {policy.memory_bytes / GIB:g} GiB per process, files up to "
-                          f"{FILE_SIZE_LIMIT >> 20} MiB, {policy.cpu_seconds} s of CPU")
+    done = []
+    for res, value, what in ((resource.RLIMIT_DATA, policy.memory_bytes, f"memory {policy.memory_bytes / GIB:.3g} "
+                              "GiB per process"), (resource.RLIMIT_FSIZE, FILE_SIZE_LIMIT,
+                              f"files up to {FILE_SIZE_LIMIT >> 20} MiB"),
+                             (resource.RLIMIT_CPU, policy.cpu_seconds, f"{policy.cpu_seconds} s of CPU"),
+                             (resource.RLIMIT_CORE, 0, "no core dumps")):
+        try:
+            _, hard = resource.getrlimit(res)
+            value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+            resource.setrlimit(res, (value, value))
+            done.append(what)
+        except (ValueError, OSError):  # a limit this system does not support
+            pass
+    if done:
+        monitor.layers.append(", ".join(done))
 
 
 def enter(policy: Policy) -> Monitor:
