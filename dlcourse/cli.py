@@ -91,17 +91,17 @@ def _grade(args: argparse.Namespace) -> int:
             with batch.prepared(root) as (sub, notes):
                 for note in notes:
                     print(f"note: {note}")
-                return _grade_one(args, checks, sub, label=str(root))
+                return _grade_one(args, checks, sub, label=str(root), shown_as="<submission>")
         except batch.Refused as e:
             raise DlcourseError(f"cannot grade {root}: {e}") from None
     return _grade_one(args, checks, root, label="the reference implementation" if root is None else str(root))
 
 
-def _grade_one(args: argparse.Namespace, checks, root: Path | None, label: str) -> int:
+def _grade_one(args: argparse.Namespace, checks, root: Path | None, label: str, shown_as: str | None = None) -> int:
     from dlcourse.grading import core
 
     print(f"Grading {label} ({len(checks)} checks) ...", flush=True)
-    results = core.grade(root, checks, on_result=(None if args.quiet else
+    results = core.grade(root, checks, shown_as=shown_as, on_result=(None if args.quiet else
                          lambda r: print(f"  {r.check.name:<48} {r.status}", flush=True)))
     report = core.Report(results)
     print(report.table())

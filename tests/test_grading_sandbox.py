@@ -347,3 +347,15 @@ def test_memory_cap_follows_a_small_container(monkeypatch, machine_gib, cap_gib)
     monkeypatch.setattr(sandbox, "machine_memory", lambda: None if machine_gib is None else int(machine_gib * 2**30))
     assert sandbox.memory_cap() / 2**30 == pytest.approx(cap_gib, abs=1e-6)
     assert sandbox.memory_cap(1.0) <= 2**30  # an explicit smaller cap is kept
+
+
+def test_printing_without_end_is_stopped_with_a_message(probe_check, tmp_path):
+    sub = student(tmp_path, '''
+        import os
+        chunk = b"x" * (1 << 20)
+        while True:
+            os.write(1, chunk)
+    ''')
+    r = run_check(probe_check, sub)
+    assert_contained(probe_check, tmp_path, r, ["printed) more than 256 MiB"])
+    assert len(r.output) <= core.OUTPUT_CHARS

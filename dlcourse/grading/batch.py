@@ -293,7 +293,7 @@ def grade_entry(entry: Path, name: str, checks: Sequence, out_dir: Path) -> Row:
     t0 = time.perf_counter()
     try:
         with prepared(entry) as (sub, notes):
-            report = core.Report(core.grade(sub, checks))
+            report = core.Report(core.grade(sub, checks, shown_as="<submission>"))
         row.scores = {k: v for k, v in report.gradebook_row().items() if k not in ("total", "status")}
         row.total, row.status, row.note = report.score, report.status, "; ".join(notes)
         report.write_gradescope(out_dir / name / "results.json",

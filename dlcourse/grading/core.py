@@ -44,6 +44,7 @@ What the grader guarantees about a submission's code (details and the exact laye
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import importlib
 import importlib.util
@@ -200,8 +201,10 @@ class Submission:
     ``Submission(None)`` is the reference itself; ``Submission("exercises")`` a student folder.
     """
 
-    def __init__(self, root: str | os.PathLike | None):
+    def __init__(self, root: str | os.PathLike | None, shown_as: str | None = None):
         self.root = Path(root).resolve() if root is not None else None
+        #: How messages name the folder (default: its path); a class's temporary copies are "<submission>".
+        self.shown_as = shown_as
 
     @property
     def is_reference(self) -> bool:
@@ -373,6 +376,10 @@ def _outcome(check: Check, sub: Submission, fn: Callable | None = None, *, captu
     except Exception as e:  # noqa: BLE001 - any error in student code is reported, not raised
         if is_out_of_memory(e):
             return {"status": "out of memory", "output": buf.getvalue(), "message": _memory_message(memory_limit(), e)}
+        if isinstance(e, OSError) and e.errno == errno.EFBIG:  # RLIMIT_FSIZE (Python ignores SIGXFSZ)
+            return {"status": "error", "output": buf.getvalue(), "message": (
+                f"your code wrote a file (or printed) more than {sandbox.FILE_SIZE_LIMIT >> 20} MiB, the limit while "
+                f"grading.\n{_short_traceback(e, sub.root)}\nHint: remove prints inside loops.")}
         if isinstance(e, (SandboxViolation, ReferenceImportError)):  # the message says it all
             return {"status": "error", "message": f"{e}\n{_short_traceback(e, sub.root)}", "output": buf.getvalue()}
         return {
@@ -405,8 +412,8 @@ def _child(check: Check, policy, conn) -> None:
     torch.set_num_threads(1)  # checks are small; one thread avoids oversubscribing the cores
     monitor = None
     try:
-        fn = check.resolve()  # the probe's module is the grader's: load it before the sandbox closes
         monitor = sandbox.enter(policy)
+        fn = check.resolve()  # inside the sandbox: a probe module that imports the reference fails here too
         out_fd = os.open(os.path.join(policy.scratch, ".output"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         sys.stdout.flush(), sys.stderr.flush()
         os.dup2(out_fd, 1), os.dup2(out_fd, 2)  # also what C code and subprocesses print
@@ -523,13 +530,14 @@ def _run_isolated(check: Check, sub: Submission) -> dict:
                               "segfault, or run out of memory?"}
             if code == -signal.SIGXCPU:
                 out["message"] = f"your code used more than {jail.policy.cpu_seconds} s of CPU time and was stopped."
+
         elif out["status"] == "probed":
             out["observations"] = messages[1] if len(messages) > 1 else b""
         if not out.get("output"):  # timed out or died: what it printed may say why
             out["output"] = _tail(jail.scratch / ".output")
         for key in ("message", "output", "notes"):
             if key in out:
-                out[key] = jail.unmap(out[key])
+                out[key] = jail.unmap(out[key], sub.shown_as)
         return out
     finally:
         jail.close(proc.pid if proc is not None and proc.pid else None)
@@ -633,10 +641,11 @@ def all_checks(problems: Sequence[str] | None = None) -> list[Check]:
     return checks
 
 
-def grade(root: str | os.PathLike | None, checks: Sequence[Check] | None = None, *,
-          isolate: bool = True, on_result: Callable[[Result], None] | None = None) -> list[Result]:
-    """Grade a submission folder (``None``: the reference) with ``checks`` (default: all)."""
-    sub = Submission(root)
+def grade(root: str | os.PathLike | None, checks: Sequence[Check] | None = None, *, isolate: bool = True,
+          on_result: Callable[[Result], None] | None = None, shown_as: str | None = None) -> list[Result]:
+    """Grade a submission folder (``None``: the reference) with ``checks`` (default: all); messages name the
+    folder ``shown_as`` (default: its path)."""
+    sub = Submission(root, shown_as)
     results = []
     for check in checks if checks is not None else all_checks():
         r = run_check(check, sub, isolate=isolate)

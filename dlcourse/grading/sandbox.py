@@ -295,10 +295,10 @@ class Jail:
             protected=protected_paths() if copy and strict else
             (str(_module_file(HIDDEN_PACKAGE).with_suffix("")),) if copy else ())
 
-    def unmap(self, text: str) -> str:
-        """``text`` with the copy's paths replaced by the student's own."""
+    def unmap(self, text: str, shown_as: str | None = None) -> str:
+        """``text`` with the copy's paths replaced by the student's own (or by ``shown_as``)."""
         if self.policy.submission and self.submission is not None:
-            text = text.replace(self.policy.submission, str(self.submission))
+            text = text.replace(self.policy.submission, str(self.submission) if shown_as is None else shown_as)
         return text.replace(str(self.scratch), "<scratch folder>")
 
     def close(self, pid: int | None) -> None:
