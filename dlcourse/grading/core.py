@@ -412,8 +412,9 @@ def _child(check: Check, policy, conn) -> None:
     torch.set_num_threads(1)  # checks are small; one thread avoids oversubscribing the cores
     monitor = None
     try:
-        monitor = sandbox.enter(policy)
-        fn = check.resolve()  # inside the sandbox: a probe module that imports the reference fails here too
+        # the probe's module loads with the reference already blocked (a probe that imports it fails), before
+        # the process gives up its uid (the grader's files need not be readable by that uid)
+        monitor, fn = sandbox.enter(policy, load=check.resolve)
         out_fd = os.open(os.path.join(policy.scratch, ".output"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         sys.stdout.flush(), sys.stderr.flush()
         os.dup2(out_fd, 1), os.dup2(out_fd, 2)  # also what C code and subprocesses print

@@ -64,6 +64,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -514,13 +515,21 @@ def _limits(policy: Policy, monitor: Monitor) -> None:
         monitor.layers.append(", ".join(done))
 
 
-def enter(policy: Policy) -> Monitor:
-    """Enter the sandbox (in the probe's process, before the student's code is loaded). Irreversible."""
+def enter(policy: Policy, load: Callable[[], object] = lambda: None) -> tuple[Monitor, object]:
+    """Enter the sandbox (in the probe's process, before the student's code is loaded). Irreversible.
+
+    ``load`` (the check's probe) is called once the reference is out of reach but before the process
+    gives up its uid, so that the grader's own module loads where the student's code could not;
+    returns the monitor and what ``load`` returned.
+    """
     monitor = Monitor()
     with contextlib.suppress(OSError):
         os.setsid()  # a process group of its own: the grader kills all of it afterwards
     _limits(policy, monitor)
     untrusted = policy.submission is not None
+    if untrusted:
+        _block_reference(policy, monitor)
+    loaded = load()
     if untrusted and platform.system() == "Linux":
         libc = _libc()
         if _namespaces(libc, policy, monitor):
@@ -538,9 +547,8 @@ def enter(policy: Policy) -> Monitor:
     sys.dont_write_bytecode = True
     monitor.layers.append("scratch working folder (removed afterwards)")
     if untrusted:
-        _block_reference(policy, monitor)
         _audit(policy, monitor)
-    return monitor
+    return monitor, loaded
 
 
 # ------------------------------------------------------------------ the reference, out of reach
