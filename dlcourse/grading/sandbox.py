@@ -603,7 +603,7 @@ class _ReferenceBlocker(importlib.abc.MetaPathFinder):
             file = frames[i][0][len(self.root):]
             via = frames[i - 1][1] if i > 0 else None
             if via and via.startswith(REFERENCE_PACKAGE + ".") and not _is_blocked(via, self.blocked):
-                message = (f"your file {file} imports {via}, which uses {what}; that is not available while "
+                message = (f"your file {file} uses {via}, which loads {what}; that is not available while "
                            "grading: the homework asks for your own code.")
             else:
                 message = (f"your file {file} imports {what}, which is not available while grading: the homework "
