@@ -323,6 +323,9 @@ def test_nothing_a_probe_plants_in_shared_tmp_survives_it(probe_check, tmp_path)
     ''')
     r = run_check(probe_check, sub)
     assert r.passed, r.message
+    if not any("read-only" in layer or "unprivileged uid" in layer for layer in r.sandbox):
+        (Path("/tmp") / name).unlink(missing_ok=True)
+        pytest.skip(f"no kernel-enforced write protection here (layers: {r.sandbox})")
     if any("unprivileged uid" in layer for layer in r.sandbox) and not any("read-only" in x for x in r.sandbox):
         assert "planted" in r.output  # /tmp is writable for that uid: the grader removed the file afterwards
     assert not (Path("/tmp") / name).exists()
@@ -364,3 +367,15 @@ def test_printing_without_end_is_stopped_with_a_message(probe_check, tmp_path):
     r = run_check(probe_check, sub)
     assert_contained(probe_check, tmp_path, r, ["printed) more than 256 MiB"])
     assert len(r.output) <= core.OUTPUT_CHARS
+
+
+def test_with_a_uid_of_its_own_a_probe_cannot_read_root_only_files(probe_check, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("the answers")
+    os.chmod(secret, 0o600)
+    os.chmod(tmp_path, 0o755)
+    sub = student(tmp_path / "s", f"return open({str(secret)!r}).read()")
+    r = run_check(probe_check, sub)
+    if not any("unprivileged uid" in layer for layer in r.sandbox):
+        pytest.skip(f"the probe runs under the grader's uid here (layers: {r.sandbox})")
+    assert r.status == "error" and "Permission denied" in r.message and "the answers" not in r.message, r.message

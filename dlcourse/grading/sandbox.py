@@ -16,13 +16,26 @@ Enforced by the kernel, so no code in the process can undo them (Linux):
   the kernel lets us create one.
 * **other processes**: the seccomp filter also refuses ptrace, reading or writing another
   process's memory, and signals to any process but the probe itself.
-* **files**, when a mount namespace can be created (root with CAP_SYS_ADMIN, or a user allowed
-  unprivileged user namespaces): every mount is read-only except the probe's scratch folder.
-  When the grader runs as root (Gradescope does) and the Python installation is readable by
-  other users, the probe also drops to an unprivileged uid/gid of its own (one per probe, so
-  probes cannot touch each other) and ``RLIMIT_NPROC`` caps its processes and threads at
-  :data:`MAX_TASKS`; as root it otherwise drops all capabilities. Either way it can read the
-  submission (a copy, read-only) and what other users may read, and write only its scratch folder.
+* **files and identity**, depending on what the machine allows (:func:`enter` takes the best):
+
+  ========================================  ==================================================
+  grader runs as                            the probe
+  ========================================  ==================================================
+  root, namespaces allowed (CAP_SYS_ADMIN)  every mount read-only but its scratch folder, and a
+                                            uid/gid of its own; a folder above Python that other
+                                            users cannot search (``/root``) is replaced, in its
+                                            mount namespace, by one showing only Python
+  root in a container without namespaces    a uid/gid of its own (Gradescope's images: Python is
+  (Docker's default, Gradescope)            readable by other users)
+  root, neither (Python under ``/root``     uid 0 without capabilities: **writes are refused by
+  and no namespaces)                        the audit hook only**; the grader warns once
+  a user allowed user namespaces            every mount read-only but its scratch folder
+  a user without them                       **the audit hook only** (a student's own machine)
+  ========================================  ==================================================
+
+  With a uid of its own (one per probe, so probes cannot touch each other) ``RLIMIT_NPROC`` caps
+  its processes and threads at :data:`MAX_TASKS`, and it reads only what other users may read:
+  Python, the packages, the submission's copy (read-only).
 * after the probe: the grader kills every process left in the probe's process group (and, with
   a uid of its own, every process of that uid), removes files that uid left in ``/tmp``,
   ``/var/tmp`` and ``/dev/shm``, and removes the scratch folder.
@@ -39,13 +52,14 @@ around them, which the kernel layers above then still contain):
   ``subprocess``, ``os.system``, ``exec``); loading native libraries or reading raw memory with
   ``ctypes``; walking the garbage collector; rewriting a function's ``__code__``.
 
-Not guaranteed: that a submission cannot *read* files other users may read (the reference and
-the hidden checks included, unless the autograder installs them readable by root only); a memory
-cap across processes (the cap is per process; with a uid of its own at most :data:`MAX_TASKS`
-processes); that a probe cannot use all CPU cores until its timeout. Without a mount namespace
-and not as root, the write protection is the audit hook's only. What a probe returns is data:
-the grader reads it with ``weights_only`` and JSON only, so a probe can lie about its own results
-(which needs the right answers) but cannot run code in the grader.
+Not guaranteed: that a submission cannot *read* files its uid may read - with a uid of its own,
+what other users may read, the reference and the hidden checks included unless the autograder
+makes them readable by root only (:func:`restrict_reference_files`); as uid 0 without
+capabilities, every file root owns. Nor a memory cap across processes (the cap is per process;
+with a uid of its own at most :data:`MAX_TASKS` of them), nor that a probe leaves the CPU cores to
+others until its timeout. What a probe returns is data: the grader reads it with JSON and
+``weights_only`` only, so a probe can lie about its own results (which needs the right answers)
+but cannot run code in the grader or claim a verdict.
 """
 
 from __future__ import annotations
@@ -158,17 +172,22 @@ def _readable_by_others(path: str | os.PathLike) -> bool:
         return False
 
 
-@functools.cache
-def can_drop_privileges() -> bool:
-    """Root, on Linux, with Python, its packages and dlcourse readable by an unprivileged user."""
-    if not hasattr(os, "setresuid") or os.geteuid() != 0 or platform.system() != "Linux":
-        return False
-    paths = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+def needed_paths(submission: str | None) -> list[str]:
+    """What a probe must still read once it runs under a uid of its own: Python's library folders,
+    torch's, numpy's and dlcourse's, and the submission's copy (its scratch folder is its own)."""
     import numpy
     import torch
 
-    paths |= {os.path.dirname(torch.__file__), os.path.dirname(numpy.__file__), str(Path(__file__).parents[1])}
-    return all(_readable_by_others(p) for p in paths)
+    paths = {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    paths |= {os.path.dirname(torch.__file__), os.path.dirname(numpy.__file__), str(Path(__file__).parents[1]),
+              *([submission] if submission else [])}
+    return sorted({os.path.realpath(p) for p in paths if os.path.exists(p)})
+
+
+def _may_drop_privileges() -> bool:
+    """Root on Linux: the probe gets a uid of its own (it falls back to uid 0 without capabilities if it
+    cannot make Python reachable for that uid, see :func:`_expose`)."""
+    return hasattr(os, "setresuid") and os.geteuid() == 0 and platform.system() == "Linux"
 
 
 def _uids_in_use() -> set[int]:
@@ -282,7 +301,7 @@ class Jail:
         self.scratch = self.dir / "work"
         self.scratch.mkdir(mode=0o700)
         self.submission = Path(submission).resolve() if submission is not None else None
-        self.uid = _free_uid() if self.submission is not None and can_drop_privileges() else None
+        self.uid = _free_uid() if self.submission is not None and _may_drop_privileges() else None
         if self.uid is not None:
             os.chown(self.scratch, self.uid, self.uid)
         copy = None
@@ -377,11 +396,38 @@ def _namespaces(libc, policy: Policy, monitor: Monitor) -> bool:
     return False
 
 
-def _mount(libc, source, target, flags) -> bool:
+def _mount(libc, source, target, flags, fstype=None, data=None) -> bool:
     def enc(s):
         return None if s is None else os.fsencode(s)
 
-    return libc.mount(enc(source), enc(target), None, ctypes.c_ulong(flags), None) == 0
+    return libc.mount(enc(source), enc(target), enc(fstype), ctypes.c_ulong(flags), enc(data)) == 0
+
+
+def _expose(libc, needed: list[str], workdir: str, monitor: Monitor) -> None:
+    """In a private mount namespace, make ``needed`` reachable for other users when a folder above one of
+    them is not searchable (Python under ``/root``, mode 700): an empty tmpfs (mode 711) covers that
+    folder and only the needed entries below it are bound back, so nothing else of it shows."""
+    for i in range(8):  # outermost blocked folder first; folders further in come up again next round
+        blocked = sorted({a for p in needed for a in Path(p).parents if not os.stat(a).st_mode & stat.S_IXOTH},
+                         key=lambda a: len(a.parts))
+        if not blocked:
+            return
+        top = blocked[0]
+        save = Path(workdir) / f"view{i}"
+        save.mkdir(mode=0o700)
+        if not _mount(libc, str(top), str(save), _MS_BIND | _MS_REC):
+            return
+        if not _mount(libc, "tmpfs", str(top), _MS_NOSUID | _MS_NODEV, "tmpfs", "mode=711"):
+            return
+        for child in sorted({top / Path(p).relative_to(top).parts[0] for p in needed if top in Path(p).parents}):
+            src = save / child.name
+            if src.is_dir():
+                child.mkdir()
+            else:
+                child.touch()
+            _mount(libc, str(src), str(child), _MS_BIND | _MS_REC)
+        libc.umount2(os.fsencode(str(save)), 2)  # MNT_DETACH: the full view of the folder is gone
+        monitor.layers.append(f"{top} shown to the probe's uid with only what Python needs in it")
 
 
 def _read_only_filesystem(libc, scratch: str, monitor: Monitor) -> None:
@@ -532,10 +578,20 @@ def enter(policy: Policy, load: Callable[[], object] = lambda: None) -> tuple[Mo
     loaded = load()
     if untrusted and platform.system() == "Linux":
         libc = _libc()
-        if _namespaces(libc, policy, monitor):
+        private_mounts = _namespaces(libc, policy, monitor)
+        uid = policy.uid
+        if uid is not None:
+            needed = needed_paths(policy.submission)
+            if private_mounts and not all(_readable_by_others(p) for p in needed):
+                _expose(libc, needed, str(Path(policy.scratch).parent), monitor)
+            if not all(_readable_by_others(p) for p in needed):
+                uid = None  # that uid could not even import the standard library
+                os.chown(policy.scratch, 0, 0)
+                monitor.layers.append("no uid of its own: Python is not readable by other users here")
+        if private_mounts:
             _read_only_filesystem(libc, os.path.realpath(policy.scratch), monitor)
-        if policy.uid is not None:
-            _drop_privileges(policy.uid, monitor)
+        if uid is not None:
+            _drop_privileges(uid, monitor)
         elif os.geteuid() == 0:
             _drop_capabilities(libc, monitor)
         _seccomp(libc, monitor)
