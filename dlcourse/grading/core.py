@@ -35,10 +35,12 @@ What the grader guarantees about a submission's code (details and the exact laye
   removed afterwards, and - kernel-enforced where the machine allows it, by an audit hook
   otherwise - **no writes elsewhere** (the grader, its results, other submissions), **no other
   processes**, no signals to the grader;
-* **not guaranteed**: that it cannot *read* files other users may read (the autograder installs
-  the reference and the hidden checks readable by root only for that), nor a memory cap across
-  processes. Legacy ``func`` checks (the older single-function form, run whole in the student's
-  process) are protected by the same sandbox, but their verdict comes from that process.
+* **not guaranteed**: that it cannot *read* files its uid may read (the table in
+  :mod:`dlcourse.grading.sandbox` says which uid in which setting; an autograder installed as root
+  makes the reference and the hidden checks readable by root only with
+  :func:`~dlcourse.grading.sandbox.restrict_reference_files`), nor a memory cap across processes.
+  Legacy ``func`` checks (the older single-function form, run whole in the student's process)
+  are protected by the same sandbox, but their verdict comes from that process.
 """
 
 from __future__ import annotations
