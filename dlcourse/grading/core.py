@@ -701,23 +701,21 @@ class Report:
         """The worst status of any check (``"passed"`` when all passed): the gradebook's status column."""
         return max((r.status for r in self.results), key=STATUSES.index, default="passed")
 
-    def table(self, width: int = 110) -> str:
-        """A plain-text table: part, points (partial credit as e.g. ``0.25/0.5``), status and the message."""
+    def table(self, width: int = 100) -> str:
+        """A plain-text table: each check's points (partial credit as e.g. ``0.25/0.5``) and status, its
+        message below it (indented, wrapped to ``width``), then the points per question and in total."""
         import textwrap
 
-        name_w = min(48, max([len(r.check.name) for r in self.results] + [len("Total")]))
-        msg_col = name_w + 2 + 11 + 2 + 16
-        msg_w = max(30, width - msg_col)
-        lines = [f"{'part':<{name_w}}  {'points':>11}  {'status':<16}message", "-" * width]
+        name_w = min(56, max([len(r.check.name) for r in self.results] + [len("Total")]))
+        lines = [f"{'part':<{name_w}}  {'points':>9}  status", "-" * width]
         for r in self.results:
-            head = f"{r.check.name:<{name_w}.{name_w}}  {_pts(r.score, r.check.points):>11}  {r.status:<16}"
-            body = [w for line in (r.message or "").splitlines() or [""] for w in textwrap.wrap(line, msg_w) or [""]]
-            lines.append(head + body[0])
-            lines += [" " * msg_col + b for b in body[1:]]
+            lines.append(f"{r.check.name:<{name_w}.{name_w}}  {_pts(r.score, r.check.points):>9}  {r.status}")
+            for line in (r.message or "").splitlines():
+                lines += textwrap.wrap(line, width, initial_indent="    ", subsequent_indent="      ") or [""]
         lines.append("-" * width)
         for q, (s, m) in self.by_question().items():
-            lines.append(f"{q:<{name_w}}  {_pts(s, m):>11}")
-        lines.append(f"{'Total':<{name_w}}  {_pts(self.score, self.max_score):>11}")
+            lines.append(f"{q:<{name_w}}  {_pts(s, m):>9}")
+        lines.append(f"{'Total':<{name_w}}  {_pts(self.score, self.max_score):>9}")
         return "\n".join(lines)
 
     def gradescope(self, extra_data: dict | None = None) -> dict:

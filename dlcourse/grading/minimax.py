@@ -64,8 +64,11 @@ def _fmt(v) -> str:
         a = np.asarray(v, dtype=float)
     except (TypeError, ValueError):
         return repr(v)
-    return (np.array2string(a, precision=6, separator=", ", suppress_small=True, max_line_width=10_000)
-            if a.ndim else f"{float(a):.6g}")
+    if not a.ndim:
+        return f"{float(a):.6g}"
+    # 6 significant digits whatever the scale (a Hessian of size 1e-7 must not print as zeros), one line
+    text = np.array2string(a, separator=", ", max_line_width=10_000, formatter={"float_kind": lambda v: f"{v:.6g}"})
+    return " ".join(text.split())
 
 
 def game_spec(game: QuadraticGame) -> list:
@@ -156,6 +159,21 @@ def _kind(H: np.ndarray, tol: float = 1e-9) -> str:
     return "minimum" if pos.all() else "maximum"
 
 
+def _saddle_hint(H: np.ndarray, ev: np.ndarray, expected: str) -> str:
+    """The likely mistake behind a wrong classification of ``H``: only what the numbers point to."""
+    if _kind(np.diag(np.diag(H))) != expected:
+        return ("use the signs of the eigenvalues of H (np.linalg.eigvalsh), not of its diagonal entries: this H "
+                "is rotated, its diagonal alone tells another story.")
+    scale = np.abs(ev).max()
+    if expected == "degenerate" or scale < 1e-3 or scale > 1e3:
+        return ("treat an eigenvalue as zero when it is small *relative to the largest* |eigenvalue| "
+                "(|lambda| <= tol * max|lambda|), not below a fixed number; a zero eigenvalue makes the point "
+                "'degenerate', unless eigenvalues of both signs already make it a 'saddle'.")
+    if expected == "saddle" and (np.abs(ev) <= 1e-9 * scale).any():
+        return "eigenvalues of both signs make a saddle even when another eigenvalue is zero (check 'saddle' first)."
+    return "use the signs of the eigenvalues of H (np.linalg.eigvalsh)."
+
+
 def judge_saddle(obs: dict, hessians, games):
     """(a): classify_critical_point reads the Hessian's eigenvalue signs (minimum / maximum / saddle /
     degenerate, rotated matrices); critical_point finds grad f = 0 (also shifted and coupled games)."""
@@ -168,10 +186,9 @@ def judge_saddle(obs: dict, hessians, games):
                 call = "classify_critical_point(Hessian of 4x^2 - 4y^2 = [[8, 0], [0, -8]])"
                 hint = "an eigenvalue +8 (along x) and -8 (along y) have opposite signs."
             else:
-                call = f"classify_critical_point(H) for H = {_fmt(H)} (eigenvalues {_fmt(np.linalg.eigvalsh(H))})"
-                hint = ("use the signs of the eigenvalues of H (np.linalg.eigvalsh), not of its diagonal entries, "
-                        "and treat eigenvalues that are (numerically) zero relative to the largest |eigenvalue| "
-                        "as zero: 'degenerate', unless both signs already make it a 'saddle'.")
+                ev = np.linalg.eigvalsh(H)
+                call = f"classify_critical_point(H) for H = {_fmt(H)} (eigenvalues {_fmt(ev)})"
+                hint = _saddle_hint(H, ev, expected)
             found = unwrap(found, call)
             expect(found == expected, f"{call}: expected {expected!r}, found {found!r}. Hint: {hint}")
     with cases("critical_point"):
