@@ -665,11 +665,12 @@ def grade(root: str | os.PathLike | None, checks: Sequence[Check] | None = None,
     folder ``shown_as`` (default: its path)."""
     sub = Submission(root, shown_as)
     results = []
-    for check in checks if checks is not None else all_checks():
-        r = run_check(check, sub, isolate=isolate)
-        results.append(r)
-        if on_result:
-            on_result(r)
+    with sandbox.shared_copy(root if isolate else None):  # one copy of the submission for all its probes
+        for check in checks if checks is not None else all_checks():
+            r = run_check(check, sub, isolate=isolate)
+            results.append(r)
+            if on_result:
+                on_result(r)
     return results
 
 

@@ -283,6 +283,27 @@ def memory_cap(gib: float = MEMORY_LIMIT_GIB) -> int:
     return cap if total is None else min(cap, max(int(0.6 * total), int(1.25 * GIB)))
 
 
+_SHARED_COPIES: dict[Path, Path] = {}
+
+
+@contextlib.contextmanager
+def shared_copy(submission: str | os.PathLike | None):
+    """While open, every :class:`Jail` of ``submission`` uses one read-only copy of it (made once)."""
+    if submission is None:
+        yield
+        return
+    root = Path(submission).resolve()
+    copy = Path(tempfile.mkdtemp(prefix="submission-", dir=_base()))
+    os.chmod(copy, 0o755)
+    try:
+        _copy_python_files(root, copy)
+        _SHARED_COPIES[root] = copy
+        yield
+    finally:
+        _SHARED_COPIES.pop(root, None)
+        shutil.rmtree(copy, ignore_errors=True)
+
+
 class Jail:
     """The grader's side of one probe's sandbox: scratch folder, submission copy, uid; cleanup afterwards.
 
@@ -304,8 +325,8 @@ class Jail:
         self.uid = _free_uid() if self.submission is not None and _may_drop_privileges() else None
         if self.uid is not None:
             os.chown(self.scratch, self.uid, self.uid)
-        copy = None
-        if self.submission is not None:
+        copy = _SHARED_COPIES.get(self.submission) if self.submission is not None else None
+        if self.submission is not None and copy is None:
             copy = self.dir / "submission"
             _copy_python_files(self.submission, copy)
         self.policy = Policy(
