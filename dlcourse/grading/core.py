@@ -341,8 +341,9 @@ MAX_HEADER_BYTES = 1 << 20
 MAX_OBSERVATION_BYTES = 64 << 20
 #: Characters of a submission's printed output kept in a result.
 OUTPUT_CHARS = 4000
-#: Modules the check server imports once; each probe forks from it (never a reference solution module).
-PRELOAD = ("torch", "torch._dynamo", "numpy", "dlcourse.grading.core", "dlcourse.grading.sandbox")
+#: Modules the check server imports once; each probe forks from it. Never a reference solution module nor
+#: a hidden check (a test imports these and looks); the visible problem modules hold the probes.
+PRELOAD = ("torch", "torch._dynamo", "numpy", "dlcourse.grading.core", "dlcourse.grading.sandbox", *CHECK_MODULES)
 
 
 def _outcome(check: Check, sub: Submission, fn: Callable | None = None, *, capture: bool = True) -> dict:
@@ -509,10 +510,13 @@ def _run_isolated(check: Check, sub: Submission) -> dict:
             messages, why = _read_frames(recv.fileno(), deadline, complete, MAX_OBSERVATION_BYTES + MAX_HEADER_BYTES)
         finally:
             recv.close()
-        proc.join(5 if why == "done" else 0.2)
-        if proc.is_alive():
+        if why != "eof":  # it answered (nothing is left for it to do), ran out of time, or said too much
             proc.kill()
-            proc.join()
+        if why != "done":  # its exit code may explain a crash
+            proc.join(1)
+            if proc.is_alive():  # closed its end of the pipe and went on running
+                proc.kill()
+                proc.join(1)
         out = _parse_header(check, messages[0]) if messages else None
         if why == "timeout":
             out = {"status": "timeout", "output": "",

@@ -33,7 +33,8 @@ Enforced by the kernel, so no code in the process can undo them (Linux):
   a user without them                       **the audit hook only** (a student's own machine)
   ========================================  ==================================================
 
-  With a uid of its own (one per probe, so probes cannot touch each other) ``RLIMIT_NPROC`` caps
+  With a uid of its own (no user's; one per grader process, its probes running one after another, each
+  started only once nothing of the previous one is left) ``RLIMIT_NPROC`` caps
   its processes and threads at :data:`MAX_TASKS`, and it reads only what other users may read:
   Python, the packages, the submission's copy (read-only).
 * after the probe: the grader kills every process left in the probe's process group (and, with
@@ -202,6 +203,16 @@ def _uids_in_use() -> set[int]:
 
 
 _UID_COUNTER = itertools.count()
+_OWN_UID: int | None = None
+
+
+def _probe_uid() -> int:
+    """This grader's uid for its probes: found free once, then reused - probes run one after another
+    and :meth:`Jail.close` leaves no process and no file of that uid behind before the next starts."""
+    global _OWN_UID
+    if _OWN_UID is None:
+        _OWN_UID = _free_uid()
+    return _OWN_UID
 
 
 def _free_uid() -> int:
@@ -221,13 +232,26 @@ def _free_uid() -> int:
     raise RuntimeError(f"no free uid in {UID_RANGE} for the grading sandbox")
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie has ended: it waits for its parent to reap it)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return False
+
+
 def _pids_of_uid(uid: int) -> list[int]:
+    """Live processes (not zombies: those are dead, waiting to be reaped) with ``uid`` among their ids."""
     pids = []
     for status in Path("/proc").glob("[0-9]*/status"):
         with contextlib.suppress(OSError, ValueError, IndexError):
+            zombie = False
             for line in status.read_text().splitlines():
-                if line.startswith("Uid:"):
-                    if uid in map(int, line.split()[1:]):
+                if line.startswith("State:"):
+                    zombie = line.split()[1] in ("Z", "X")
+                elif line.startswith("Uid:"):
+                    if uid in map(int, line.split()[1:]) and not zombie:
                         pids.append(int(status.parent.name))
                     break
     return pids
@@ -322,7 +346,7 @@ class Jail:
         self.scratch = self.dir / "work"
         self.scratch.mkdir(mode=0o700)
         self.submission = Path(submission).resolve() if submission is not None else None
-        self.uid = _free_uid() if self.submission is not None and _may_drop_privileges() else None
+        self.uid = _probe_uid() if self.submission is not None and _may_drop_privileges() else None
         if self.uid is not None:
             os.chown(self.scratch, self.uid, self.uid)
         copy = _SHARED_COPIES.get(self.submission) if self.submission is not None else None
@@ -347,6 +371,9 @@ class Jail:
         if pid is not None:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGKILL)  # the probe made itself a process group leader
+            deadline = time.monotonic() + 1.0
+            while _alive(pid) and time.monotonic() < deadline:  # dead within a millisecond or two
+                time.sleep(0.001)
         if self.uid is not None:
             for _ in range(50):  # processes may still be forking: kill until none is left
                 pids = _pids_of_uid(self.uid)
