@@ -82,9 +82,9 @@ def main() -> None:
         naive = core.Report(core.grade(cls / "correct1", checks, isolate=False))
         print(f"naive baseline (same correct submission, one process, no isolation): {time.perf_counter() - t0:.1f} s, "
               f"score {naive.score:g}")
-        capped = [dataclasses.replace(c, memory_gib=1.0) for c in checks]
+        capped = [dataclasses.replace(c, memory_gib=1.25) for c in checks]
         tight = core.Report(core.grade(cls / "correct1", capped))
-        print(f"correct submission under a 1 GiB memory cap (torch alone takes ~0.9): {tight.score:g}/15, worst "
+        print(f"correct submission under a 1.25 GiB memory cap (torch alone takes ~0.9): {tight.score:g}/15, worst "
               f"status {tight.status}")
         layers = core.run_check(checks[0], core.Submission(cls / "stub")).sandbox
         print("sandbox layers here: " + "; ".join(layers))
