@@ -23,6 +23,7 @@ change the judge, its expected values or its verdict.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import importlib.util
 import io
@@ -43,6 +44,8 @@ REFERENCE_PACKAGE = "dlcourse"
 SUBMISSION_PACKAGE = "submission"
 #: Problem modules that define ``CHECKS``, in homework order.
 CHECK_MODULES = ("dlcourse.grading.minimax", "dlcourse.grading.clip", "dlcourse.grading.gan")
+#: Package of the hidden checks (other inputs, extra cases): in the autograder, never in a student's copy.
+HIDDEN_PACKAGE = "dlcourse.grading.hidden"
 #: Points of each problem (3 problems x 5 points).
 QUESTION_POINTS = {"Problem 1": 5.0, "Problem 2": 5.0, "Problem 3": 5.0}
 
@@ -127,6 +130,9 @@ class Check:
     probe: str | None = None
     judge: str | None = None
     visibility: str = "visible"
+    #: Keyword arguments of both the probe and the judge (plain data: the check's inputs). A hidden
+    #: check reuses a visible check's probe and judge with other ``args``.
+    args: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         if (self.func is None) == (self.probe is None or self.judge is None):
@@ -143,12 +149,15 @@ class Check:
         mod, _, fn = ref.partition(":")
         return getattr(importlib.import_module(mod), fn)
 
-    def resolve(self) -> Callable[[Submission], str | None]:
-        """The function that runs in the student's process (the probe, or a legacy func)."""
-        return self._load(self.probe or self.func)
+    def resolve(self) -> Callable[[Submission], object]:
+        """The function that runs in the student's process: the probe (with :attr:`args`) or a legacy func."""
+        if self.probe:
+            return functools.partial(self._load(self.probe), **self.args)
+        return self._load(self.func)
 
-    def resolve_judge(self) -> Callable[[dict], str | Verdict] | None:
-        return self._load(self.judge) if self.judge else None
+    def resolve_judge(self) -> Callable[[object], str | Verdict] | None:
+        """The judge (with :attr:`args`), which runs in the grader's process."""
+        return functools.partial(self._load(self.judge), **self.args) if self.judge else None
 
 
 class Submission:
@@ -181,6 +190,26 @@ class Submission:
             )
         self._register_package()
         return importlib.import_module(SUBMISSION_PACKAGE + "." + name.removeprefix(REFERENCE_PACKAGE + "."))
+
+    def observe(self, fn: Callable, *args, convert: Callable = lambda v: v, **kwargs) -> dict:
+        """Call the student's ``fn(*args, **kwargs)`` inside a probe; what happened, as plain data.
+
+        ``{"value": convert(result)}``, or ``{"raised": "TypeError: ...\n<traceback of your files>"}``,
+        or ``{"not_implemented": "gda_step: your code here"}``. ``convert`` (grader code) turns the
+        result into plain data; when it cannot, ``{"unreadable": repr(result)}``. The judge reads the
+        entry with :func:`unwrap`; :func:`require_implemented` turns an all-stub part into the
+        "not implemented" status.
+        """
+        try:
+            result = fn(*args, **kwargs)
+        except NotImplementedError as e:
+            return {"not_implemented": str(e) or getattr(fn, "__name__", "this function")}
+        except Exception as e:  # noqa: BLE001 - any error in student code is an observation
+            return {"raised": f"{type(e).__name__}: {e}\n{_short_traceback(e, self.root)}".rstrip()}
+        try:
+            return {"value": convert(result)}
+        except Exception:  # noqa: BLE001 - a result of an unexpected type
+            return {"unreadable": short_repr(result)}
 
     def _register_package(self) -> None:
         """Make ``submission`` a package rooted at the submission folder (relative imports work)."""
@@ -216,6 +245,33 @@ def _short_traceback(exc: BaseException, root: Path | None) -> str:
     frames = traceback.extract_tb(exc.__traceback__)
     mine = [f for f in frames if root is not None and str(root) in f.filename] or frames[-1:]
     return "".join(traceback.format_list(mine[-3:])).rstrip()
+
+
+def short_repr(value, limit: int = 300) -> str:
+    try:
+        text = repr(value)
+    except Exception as e:  # noqa: BLE001 - a student's __repr__ may raise
+        text = f"<{type(value).__name__} object; its repr raised {type(e).__name__}>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def unwrap(observed: dict, call: str):
+    """The value of a :meth:`Submission.observe` entry, or :class:`CheckFailed` saying what happened in ``call``."""
+    if "value" in observed:
+        return observed["value"]
+    if "not_implemented" in observed:
+        raise CheckFailed(f"{call}: not implemented yet ({observed['not_implemented']}): fill in the function "
+                          "and rerun.")
+    if "raised" in observed:
+        raise CheckFailed(f"{call}: your code raised {observed['raised']}")
+    raise CheckFailed(f"{call}: expected a number or an array, found {observed.get('unreadable', '?')}.")
+
+
+def require_implemented(*observed: dict) -> None:
+    """In a probe: raise NotImplementedError when every call hit a stub (the part is not started)."""
+    flat = [o for group in observed for o in (group if isinstance(group, (list, tuple)) else [group])]
+    if flat and all("not_implemented" in o for o in flat):
+        raise NotImplementedError(flat[0]["not_implemented"])
 
 
 def encode_observations(obs) -> bytes:
@@ -346,17 +402,38 @@ def _judge(check: Check, probed: dict) -> tuple[float, dict]:
     return fraction, {**out, "status": status, "message": verdict.message}
 
 
+def _checks_of(modname: str) -> list[Check]:
+    """``CHECKS`` of module ``modname``; none when it (or its package) does not exist."""
+    try:
+        mod = importlib.import_module(modname)
+    except ModuleNotFoundError as e:
+        if e.name is not None and modname.startswith(e.name):
+            return []  # not written yet, or the hidden checks in a student's copy (they never ship)
+        raise
+    return list(mod.CHECKS)
+
+
 def all_checks(problems: Sequence[str] | None = None) -> list[Check]:
-    """Every check of the homework (or of the named problems: ``"1"``, ``"2"``, ``"3"``)."""
+    """Every check of the homework (or of the named problems: ``"1"``, ``"2"``, ``"3"``).
+
+    The visible checks of each problem module, each followed by its hidden counterpart (id
+    ``"<id>-hidden"``) from :data:`HIDDEN_PACKAGE` when that package exists (the autograder and the
+    instructor's checkout; never a student's copy).
+    """
     checks: list[Check] = []
     for modname in CHECK_MODULES:
-        try:
-            mod = importlib.import_module(modname)
-        except ModuleNotFoundError as e:
-            if e.name == modname:
-                continue  # that problem's grader is not written yet
-            raise
-        checks.extend(mod.CHECKS)
+        visible = _checks_of(modname)
+        hidden = _checks_of(f"{HIDDEN_PACKAGE}.{modname.rsplit('.', 1)[1]}")
+        for c in hidden:
+            if c.visibility == "visible":
+                raise ValueError(f"hidden check {c.id} has visibility 'visible': hidden checks are shown "
+                                 "'after_due_date' (or never)")
+        by_id = {c.id: c for c in hidden}
+        for c in visible:
+            checks.append(c)
+            if f"{c.id}-hidden" in by_id:
+                checks.append(by_id.pop(f"{c.id}-hidden"))
+        checks.extend(by_id.values())
     if problems:
         wanted = {f"Problem {p}" for p in problems}
         checks = [c for c in checks if c.question in wanted]
