@@ -1,23 +1,44 @@
-"""Grader machinery: a submission, checks with points, an isolated runner, and reports.
+"""Grader machinery: a submission, checks with points, a sandboxed runner, and reports.
 
 A *submission* is a folder laid out like the reference package: the student's version of
-``dlcourse/minimax/dynamics.py`` is ``<folder>/minimax/dynamics.py`` (``exercises/`` is such a
-folder). A *check* grades one part in two halves:
+``dlcourse/minimax/steps.py`` is ``<folder>/minimax/steps.py`` (``exercises/`` is such a folder).
+A *check* grades one part in two halves:
 
-* the **probe** ``probe(sub: Submission) -> dict`` runs the student's code (loaded with
-  :meth:`Submission.module`) on fixed inputs and returns *observations*: plain data only (tensors,
-  numbers, strings, booleans, ``None`` and lists, tuples and dicts of them). It runs in its own
-  process (forked from a server that already imported torch, so it starts in milliseconds) with a
-  timeout: a crash, ``sys.exit`` or an endless loop in student code costs that check only. It may
-  raise :class:`CheckFailed` to report a problem it sees directly (a missing class, say).
-* the **judge** ``judge(obs: dict) -> str | Verdict`` runs in the grader's own process, where no
-  student code is ever loaded: it computes the expected values, compares, and raises
-  :class:`CheckFailed` with a message for the student, or returns a message (full points) or a
-  :class:`Verdict` (partial credit, see :class:`Cases`).
+* the **probe** ``probe(sub: Submission, **check.args) -> dict`` runs the student's code (loaded
+  with :meth:`Submission.module`, each call wrapped by :meth:`Submission.observe`) on the check's
+  inputs and returns *observations*: plain data only (tensors, numbers, strings, booleans, ``None``
+  and lists, tuples and dicts of them). It runs in its own sandboxed process (forked from a server
+  that already imported torch, so it starts in milliseconds) with a timeout: a crash,
+  ``sys.exit``, an endless loop or a runaway allocation costs that check only. It may raise
+  :class:`CheckFailed` to report a problem it sees directly (a missing class, say). It never
+  imports the reference solution: there, that import fails.
+* the **judge** ``judge(obs: dict, **check.args) -> str | Verdict`` runs in the grader's own
+  process, where no student code is ever loaded: it computes the expected values, compares, and
+  raises :class:`CheckFailed` with a message for the student, or returns a message (full points)
+  or a :class:`Verdict` (partial credit, see :class:`Cases`).
 
-The observations cross from the probe's process to the judge's as a ``torch.save`` file read back
-with ``weights_only=True``, which cannot run code: nothing a submission does in its process can
-change the judge, its expected values or its verdict.
+Checks have a visibility (``visible``: ships to students; ``after_due_date``/``hidden``: the hidden
+checks of :data:`HIDDEN_PACKAGE`, which never ship). :func:`all_checks` collects both.
+
+What the grader guarantees about a submission's code (details and the exact layers in
+:mod:`dlcourse.grading.sandbox`):
+
+* it **cannot change a verdict**: expected values are computed and compared in the grader's
+  process; the probe's process sends back one JSON header and ``torch.save`` bytes, read with
+  ``json`` and ``weights_only`` (never unpickled) within size limits and a deadline; a probe can
+  report nothing better than "probed" (the judge decides), so patching the grader's functions in
+  its own process changes nothing;
+* it **cannot score with the reference's code**: in the probe's process the reference solution
+  modules and the hidden checks cannot be imported or opened, and a submission that imports them
+  scores 0 on that check with a message that says why;
+* it gets a **memory cap** (per process), **no network**, a **scratch working folder** that is
+  removed afterwards, and - kernel-enforced where the machine allows it, by an audit hook
+  otherwise - **no writes elsewhere** (the grader, its results, other submissions), **no other
+  processes**, no signals to the grader;
+* **not guaranteed**: that it cannot *read* files other users may read (the autograder installs
+  the reference and the hidden checks readable by root only for that), nor a memory cap across
+  processes. Legacy ``func`` checks (the older single-function form, run whole in the student's
+  process) are protected by the same sandbox, but their verdict comes from that process.
 """
 
 from __future__ import annotations
@@ -30,6 +51,10 @@ import io
 import json
 import multiprocessing as mp
 import os
+import select
+import signal
+import stat
+import struct
 import sys
 import time
 import traceback
@@ -38,14 +63,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-#: The reference package; a submission mirrors its layout below this name.
-REFERENCE_PACKAGE = "dlcourse"
+from dlcourse.grading.sandbox import HIDDEN_PACKAGE, MEMORY_LIMIT_GIB, REFERENCE_PACKAGE
+
 #: Name under which a submission folder is imported (``submission.minimax.dynamics``).
 SUBMISSION_PACKAGE = "submission"
 #: Problem modules that define ``CHECKS``, in homework order.
 CHECK_MODULES = ("dlcourse.grading.minimax", "dlcourse.grading.clip", "dlcourse.grading.gan")
-#: Package of the hidden checks (other inputs, extra cases): in the autograder, never in a student's copy.
-HIDDEN_PACKAGE = "dlcourse.grading.hidden"
 #: Points of each problem (3 problems x 5 points).
 QUESTION_POINTS = {"Problem 1": 5.0, "Problem 2": 5.0, "Problem 3": 5.0}
 
@@ -130,6 +153,8 @@ class Check:
     probe: str | None = None
     judge: str | None = None
     visibility: str = "visible"
+    #: Memory cap of the probe's process (see :mod:`dlcourse.grading.sandbox`).
+    memory_gib: float = MEMORY_LIMIT_GIB
     #: Keyword arguments of both the probe and the judge (plain data: the check's inputs). A hidden
     #: check reuses a visible check's probe and judge with other ``args``.
     args: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
@@ -224,16 +249,21 @@ class Submission:
         sys.modules[SUBMISSION_PACKAGE] = pkg
 
 
+#: Every status a result can have, best first.
+STATUSES = ("passed", "partial", "failed", "not implemented", "error", "out of memory", "timeout", "crashed")
+
+
 @dataclass
 class Result:
     """The outcome of one check."""
 
     check: Check
     score: float
-    status: str  # "passed" | "partial" | "failed" | "not implemented" | "error" | "timeout" | "crashed"
+    status: str  # one of STATUSES
     message: str
     seconds: float = 0.0
     output: str = ""
+    sandbox: list[str] = field(default_factory=list)  # the layers the probe's process reported
 
     @property
     def passed(self) -> bool:
@@ -290,16 +320,33 @@ def decode_observations(data: bytes):
     return torch.load(io.BytesIO(data), weights_only=True)
 
 
-def _outcome(check: Check, sub: Submission) -> dict:
+#: Statuses a probe's process may report; a legacy check may also report "passed" (the judge decides otherwise).
+_CHILD_STATUSES = {"probed", "failed", "not implemented", "error", "crashed", "out of memory"}
+#: Limits on what a probe's process may send back (larger answers are refused, not read).
+MAX_HEADER_BYTES = 1 << 20
+MAX_OBSERVATION_BYTES = 64 << 20
+#: Characters of a submission's printed output kept in a result.
+OUTPUT_CHARS = 4000
+#: Modules the check server imports once; each probe forks from it (never a reference solution module).
+PRELOAD = ("torch", "torch._dynamo", "numpy", "dlcourse.grading.core", "dlcourse.grading.sandbox")
+
+
+def _outcome(check: Check, sub: Submission, fn: Callable | None = None, *, capture: bool = True) -> dict:
     """Run the student's half of ``check`` (probe or legacy func) here and now; never raises.
 
     Returns the fields of a :class:`Result`; for a probe, ``"observations"`` holds the encoded
-    observations and the status is ``"probed"`` (the judge decides).
+    observations and the status is ``"probed"`` (the judge decides). ``capture``: collect printed
+    output here (in a probe's process the file descriptors are redirected instead).
     """
+    from dlcourse.grading.sandbox import ReferenceImportError, SandboxViolation, is_out_of_memory
+
     buf = io.StringIO()
+    redirect = (contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf)) if capture else ()
     try:
-        with contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
-            value = check.resolve()(sub)
+        with contextlib.ExitStack() as stack:
+            for r in redirect:
+                stack.enter_context(r)
+            value = (fn or check.resolve())(sub)
             if check.probe:
                 data = encode_observations(value)
         if check.probe:
@@ -317,6 +364,10 @@ def _outcome(check: Check, sub: Submission) -> dict:
         return {"status": "crashed", "message": f"your code called sys.exit({e.code!r}); return a value instead.",
                 "output": buf.getvalue()}
     except Exception as e:  # noqa: BLE001 - any error in student code is reported, not raised
+        if is_out_of_memory(e):
+            return {"status": "out of memory", "output": buf.getvalue(), "message": _memory_message(check, e)}
+        if isinstance(e, (SandboxViolation, ReferenceImportError)):  # the message says it all
+            return {"status": "error", "message": f"{e}\n{_short_traceback(e, sub.root)}", "output": buf.getvalue()}
         return {
             "status": "error",
             "message": f"your code raised {type(e).__name__}: {e}\n{_short_traceback(e, sub.root)}",
@@ -324,13 +375,174 @@ def _outcome(check: Check, sub: Submission) -> dict:
         }
 
 
-def _child(check: Check, root: str | None, conn) -> None:
-    """Entry point of the isolated process: run the check, send the outcome through ``conn``."""
+def _memory_message(check: Check, exc: BaseException) -> str:
+    detail = f"{type(exc).__name__}: {str(exc)[:200]}" if str(exc) else type(exc).__name__
+    return (f"your code used more than {check.memory_gib:g} GiB of memory, the limit for each part, and was "
+            f"stopped ({detail}). Hint: look for a tensor far larger than the inputs (a size computed wrongly, an "
+            "outer product where an elementwise one was meant) or a list that grows in a loop.")
+
+
+def _frame(payload: bytes) -> bytes:
+    return struct.pack("!Q", len(payload)) + payload
+
+
+def _child(check: Check, policy, conn) -> None:
+    """Entry point of a probe's process: enter the sandbox, run the check, write the outcome to ``conn``.
+
+    What it writes is one JSON header (status, message, output, sandbox layers) and, for a probe
+    with status "probed", the ``torch.save`` bytes of its observations; each framed by its length.
+    """
     import torch
 
-    torch.set_num_threads(1)  # checks are small; one thread avoids oversubscribing the 2 cores
-    conn.send(_outcome(check, Submission(root)))
+    from dlcourse.grading import sandbox
+
+    torch.set_num_threads(1)  # checks are small; one thread avoids oversubscribing the cores
+    monitor = None
+    try:
+        fn = check.resolve()  # the probe's module is the grader's: load it before the sandbox closes
+        monitor = sandbox.enter(policy)
+        out_fd = os.open(os.path.join(policy.scratch, ".output"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        sys.stdout.flush(), sys.stderr.flush()
+        os.dup2(out_fd, 1), os.dup2(out_fd, 2)  # also what C code and subprocesses print
+        out = _outcome(check, Submission(policy.submission), fn, capture=False)
+    except BaseException as e:  # noqa: BLE001 - the sandbox itself failed: report it, never run unsandboxed
+        out = {"status": "error", "message": f"the grading sandbox could not start ({type(e).__name__}: {e})",
+               "output": ""}
+    with contextlib.suppress(Exception):
+        sys.stdout.flush(), sys.stderr.flush()
+        with open(os.path.join(policy.scratch, ".output"), "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 4 * OUTPUT_CHARS))
+            out["output"] = out.get("output", "") + f.read().decode("utf-8", "replace")
+    if monitor is not None:
+        if monitor.reference_import:
+            out = {**out, "status": "failed", "message": monitor.reference_import}
+            out.pop("observations", None)
+        elif monitor.refused and out["status"] == "probed":  # refused, but the student's code went on
+            out["notes"] = "; ".join(monitor.refused[:3])
+        elif monitor.refused and monitor.refused[0] not in out["message"]:
+            out["message"] = f"{monitor.refused[0]}\n{out['message']}"
+        out["sandbox"] = monitor.layers
+    observations = out.pop("observations", None)
+    data = memoryview(_frame(json.dumps(out).encode()) + (_frame(observations) if observations is not None else b""))
+    while data:
+        data = data[os.write(conn.fileno(), data):]
     conn.close()
+
+
+def _read_frames(fd: int, deadline: float, want: Callable[[list[bytes]], bool], limit: int) -> tuple[list[bytes], str]:
+    """Length-framed messages from ``fd`` until ``want(messages)``, end of file, ``deadline`` or ``limit`` bytes."""
+    buf, messages = bytearray(), []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return messages, "timeout"
+        ready, _, _ = select.select([fd], [], [], min(remaining, 0.5))
+        if not ready:
+            continue
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return messages, "eof"
+        buf += chunk
+        while len(buf) >= 8:
+            (n,) = struct.unpack("!Q", buf[:8])
+            if n > limit:
+                return messages, "too big"
+            if len(buf) < 8 + n:
+                break
+            messages.append(bytes(buf[8:8 + n]))
+            del buf[:8 + n]
+        if len(buf) > limit + 8 or sum(map(len, messages)) > limit:
+            return messages, "too big"
+        if want(messages):
+            return messages, "done"
+
+
+def _parse_header(check: Check, data: bytes) -> dict | None:
+    """The probe's JSON header, if it is well-formed and claims nothing a probe may not claim."""
+    try:
+        out = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None
+    allowed = _CHILD_STATUSES | ({"passed"} if check.func else set())
+    if not isinstance(out, dict) or out.get("status") not in allowed:
+        return None
+    return {"status": out["status"], "message": str(out.get("message", ""))[:20_000],
+            "output": str(out.get("output", ""))[-OUTPUT_CHARS:], "notes": str(out.get("notes", ""))[:2000],
+            "sandbox": [str(x) for x in out.get("sandbox", [])][:20] if isinstance(out.get("sandbox"), list) else []}
+
+
+def _run_isolated(check: Check, sub: Submission) -> dict:
+    """Run the student's half of ``check`` in a sandboxed process forked from the check server."""
+    from dlcourse.grading.sandbox import Jail
+
+    jail = Jail(sub.root, timeout=check.timeout, strict=check.probe is not None, memory_gib=check.memory_gib)
+    proc = None
+    try:
+        ctx = _context()
+        recv, send = ctx.Pipe(duplex=False)  # only its file descriptors are used: see _child and _read_frames
+        try:
+            proc = ctx.Process(target=_child, args=(check, jail.policy, send), daemon=True)
+            proc.start()
+        finally:
+            send.close()
+        deadline = time.monotonic() + check.timeout
+
+        def complete(messages: list[bytes]) -> bool:
+            if not messages:
+                return False
+            head = _parse_header(check, messages[0])
+            return head is None or head["status"] != "probed" or len(messages) >= 2
+
+        try:
+            messages, why = _read_frames(recv.fileno(), deadline, complete, MAX_OBSERVATION_BYTES + MAX_HEADER_BYTES)
+        finally:
+            recv.close()
+        proc.join(5 if why == "done" else 0.2)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+        out = _parse_header(check, messages[0]) if messages else None
+        if why == "timeout":
+            out = {"status": "timeout", "output": "",
+                   "message": f"no answer within {check.timeout:.0f} s: an endless loop, or far too slow. "
+                              "Hint: check your loop bounds and avoid Python loops over tensor elements."}
+        elif why == "too big":
+            out = {"status": "error", "output": "", "message": "your code's results were larger than "
+                   f"{(MAX_OBSERVATION_BYTES + MAX_HEADER_BYTES) >> 20} MiB: return what the docstring asks for."}
+        elif out is None and messages:
+            out = {"status": "crashed", "output": "", "message": "the process running your code sent back "
+                   "something that is not a result (did your code write to the grader's pipe?)"}
+        elif out is None:
+            code = proc.exitcode
+            out = {"status": "crashed", "output": "",
+                   "message": f"the process running your code died (exit code {code}): did it call os._exit, "
+                              "segfault, or run out of memory?"}
+            if code == -signal.SIGXCPU:
+                out["message"] = f"your code used more than {jail.policy.cpu_seconds} s of CPU time and was stopped."
+        elif out["status"] == "probed":
+            out["observations"] = messages[1] if len(messages) > 1 else b""
+        if not out.get("output"):  # timed out or died: what it printed may say why
+            out["output"] = _tail(jail.scratch / ".output")
+        for key in ("message", "output", "notes"):
+            if key in out:
+                out[key] = jail.unmap(out[key])
+        return out
+    finally:
+        jail.close(proc.pid if proc is not None and proc.pid else None)
+
+
+def _tail(path: Path) -> str:
+    """The last :data:`OUTPUT_CHARS` of a probe's output file (written by the probe: no links followed)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return ""
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1:
+            return ""
+        f.seek(max(0, st.st_size - 4 * OUTPUT_CHARS))
+        return f.read().decode("utf-8", "replace")[-OUTPUT_CHARS:]
 
 
 _CONTEXT: mp.context.BaseContext | None = None
@@ -343,44 +555,21 @@ def _context() -> mp.context.BaseContext:
         method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
         _CONTEXT = mp.get_context(method)
         if method == "forkserver":
-            _CONTEXT.set_forkserver_preload(["torch", "torch._dynamo", "numpy", __name__])
+            _CONTEXT.set_forkserver_preload(list(PRELOAD))
     return _CONTEXT
 
 
 def run_check(check: Check, sub: Submission, *, isolate: bool = True) -> Result:
-    """Run one check against a submission; isolated in a child process with a timeout by default."""
+    """Run one check against a submission: by default in a sandboxed process with a timeout
+    (:mod:`dlcourse.grading.sandbox`); ``isolate=False`` runs it here, unprotected (debugging only)."""
     t0 = time.perf_counter()
-    if not isolate:
-        out = _outcome(check, sub)
-    else:
-        ctx = _context()
-        recv, send = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_child, args=(check, str(sub.root) if sub.root else None, send), daemon=True)
-        proc.start()
-        send.close()
-        out = None
-        if recv.poll(check.timeout):
-            try:
-                out = recv.recv()
-            except EOFError:
-                out = None
-        proc.join(5 if out is not None else 0.1)
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
-        if out is None:
-            if proc.exitcode is None or proc.exitcode == -9 and time.perf_counter() - t0 >= check.timeout:
-                out = {"status": "timeout", "output": "",
-                       "message": f"no answer within {check.timeout:.0f} s: an endless loop, or far too slow. "
-                                  "Hint: check your loop bounds and avoid Python loops over tensor elements."}
-            else:
-                out = {"status": "crashed", "output": "",
-                       "message": f"the process running your code died (exit code {proc.exitcode}): "
-                                  "did it call os._exit, segfault, or run out of memory?"}
-        recv.close()
+    out = _outcome(check, sub) if not isolate else _run_isolated(check, sub)
     fraction = 1.0 if out["status"] == "passed" else 0.0
     if out["status"] == "probed":
         fraction, out = _judge(check, out)
+    notes = out.pop("notes", "")
+    if notes:
+        out["message"] += f"\n(Note: {notes})"
     return Result(check=check, score=check.points * fraction, seconds=time.perf_counter() - t0, **out)
 
 
