@@ -63,7 +63,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from dlcourse.grading.sandbox import HIDDEN_PACKAGE, MEMORY_LIMIT_GIB, REFERENCE_PACKAGE
+from dlcourse.grading import sandbox
+from dlcourse.grading.sandbox import (
+    HIDDEN_PACKAGE,
+    MEMORY_LIMIT_GIB,
+    REFERENCE_PACKAGE,
+    ReferenceImportError,
+    SandboxViolation,
+    is_out_of_memory,
+    memory_limit,
+)
 
 #: Name under which a submission folder is imported (``submission.minimax.dynamics``).
 SUBMISSION_PACKAGE = "submission"
@@ -338,8 +347,6 @@ def _outcome(check: Check, sub: Submission, fn: Callable | None = None, *, captu
     observations and the status is ``"probed"`` (the judge decides). ``capture``: collect printed
     output here (in a probe's process the file descriptors are redirected instead).
     """
-    from dlcourse.grading.sandbox import ReferenceImportError, SandboxViolation, is_out_of_memory
-
     buf = io.StringIO()
     redirect = (contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf)) if capture else ()
     try:
@@ -365,7 +372,7 @@ def _outcome(check: Check, sub: Submission, fn: Callable | None = None, *, captu
                 "output": buf.getvalue()}
     except Exception as e:  # noqa: BLE001 - any error in student code is reported, not raised
         if is_out_of_memory(e):
-            return {"status": "out of memory", "output": buf.getvalue(), "message": _memory_message(check, e)}
+            return {"status": "out of memory", "output": buf.getvalue(), "message": _memory_message(memory_limit(), e)}
         if isinstance(e, (SandboxViolation, ReferenceImportError)):  # the message says it all
             return {"status": "error", "message": f"{e}\n{_short_traceback(e, sub.root)}", "output": buf.getvalue()}
         return {
@@ -375,10 +382,11 @@ def _outcome(check: Check, sub: Submission, fn: Callable | None = None, *, captu
         }
 
 
-def _memory_message(check: Check, exc: BaseException) -> str:
+def _memory_message(limit_bytes: int | None, exc: BaseException) -> str:
     detail = f"{type(exc).__name__}: {str(exc)[:200]}" if str(exc) else type(exc).__name__
-    return (f"your code used more than {check.memory_gib:g} GiB of memory, the limit for each part, and was "
-            f"stopped ({detail}). Hint: look for a tensor far larger than the inputs (a size computed wrongly, an "
+    used = (f"used more than {limit_bytes / (1 << 30):.3g} GiB of memory, the limit for each part, and was stopped"
+            if limit_bytes else "ran out of memory")
+    return (f"your code {used} ({detail}). Hint: look for a tensor far larger than the inputs (a size computed wrongly, an "
             "outer product where an elementwise one was meant) or a list that grows in a loop.")
 
 
@@ -393,8 +401,6 @@ def _child(check: Check, policy, conn) -> None:
     with status "probed", the ``torch.save`` bytes of its observations; each framed by its length.
     """
     import torch
-
-    from dlcourse.grading import sandbox
 
     torch.set_num_threads(1)  # checks are small; one thread avoids oversubscribing the cores
     monitor = None
@@ -473,9 +479,7 @@ def _parse_header(check: Check, data: bytes) -> dict | None:
 
 def _run_isolated(check: Check, sub: Submission) -> dict:
     """Run the student's half of ``check`` in a sandboxed process forked from the check server."""
-    from dlcourse.grading.sandbox import Jail
-
-    jail = Jail(sub.root, timeout=check.timeout, strict=check.probe is not None, memory_gib=check.memory_gib)
+    jail = sandbox.Jail(sub.root, timeout=check.timeout, strict=check.probe is not None, memory_gib=check.memory_gib)
     proc = None
     try:
         ctx = _context()

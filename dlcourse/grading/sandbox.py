@@ -68,7 +68,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 GIB = 1 << 30
-#: Memory cap of each probe process (RLIMIT_DATA): ~0.9 GiB goes to torch itself.
+#: Memory cap of each probe process (RLIMIT_DATA): ~0.9 GiB goes to torch itself, and the reference
+#: passes every check under 1 GiB; lowered to 60 % of the machine's (or container's) memory when smaller.
 MEMORY_LIMIT_GIB = 4.0
 #: Largest file a probe may write (RLIMIT_FSIZE).
 FILE_SIZE_LIMIT = 256 << 20
@@ -242,6 +243,26 @@ def _base() -> Path:
     return _BASE
 
 
+def machine_memory() -> int | None:
+    """Bytes of memory this process may use: the cgroup's limit (a container's), else the machine's."""
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        with contextlib.suppress(OSError, ValueError):
+            value = int(Path(path).read_text().split()[0])
+            if value < 1 << 50:
+                return value
+    with contextlib.suppress(OSError, ValueError, StopIteration):
+        line = next(x for x in Path("/proc/meminfo").read_text().splitlines() if x.startswith("MemTotal:"))
+        return int(line.split()[1]) * 1024
+    return None
+
+
+def memory_cap(gib: float = MEMORY_LIMIT_GIB) -> int:
+    """The cap for one probe: ``gib``, or 60 % of :func:`machine_memory` when that is smaller (1.25 GiB at least)."""
+    total = machine_memory()
+    cap = int(gib * GIB)
+    return cap if total is None else max(min(cap, int(0.6 * total)), int(1.25 * GIB))
+
+
 class Jail:
     """The grader's side of one probe's sandbox: scratch folder, submission copy, uid; cleanup afterwards.
 
@@ -269,7 +290,7 @@ class Jail:
             _copy_python_files(self.submission, copy)
         self.policy = Policy(
             scratch=str(self.scratch), submission=str(copy) if copy else None,
-            memory_bytes=int(memory_gib * GIB), cpu_seconds=int(timeout) + 10, uid=self.uid, strict=strict,
+            memory_bytes=memory_cap(memory_gib), cpu_seconds=int(timeout) + 10, uid=self.uid, strict=strict,
             blocked_modules=(*reference_modules(), HIDDEN_PACKAGE) if copy else (),
             protected=protected_paths() if copy and strict else
             (str(_module_file(HIDDEN_PACKAGE).with_suffix("")),) if copy else ())
@@ -680,6 +701,16 @@ def _audit(policy: Policy, monitor: Monitor) -> None:
 
     sys.addaudithook(hook)
     monitor.layers.append("audit hook: no writes outside the scratch folder, no network, no processes, no ctypes")
+
+
+def memory_limit() -> int | None:
+    """This process's memory cap in bytes (RLIMIT_DATA), or None when there is none."""
+    try:
+        import resource
+    except ImportError:  # not a POSIX system
+        return None
+    soft = resource.getrlimit(resource.RLIMIT_DATA)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
