@@ -73,19 +73,36 @@ def _data_status(args: argparse.Namespace) -> int:
 
 
 def _grade(args: argparse.Namespace) -> int:
-    from dlcourse.grading import core
+    from dlcourse.grading import batch, core
 
-    root = None if args.reference else Path(args.path)
-    if root is not None and not root.is_dir():
-        raise DlcourseError(f"{root} is not a folder: pass your exercises folder (default: ./exercises) "
-                            "or --reference to grade the reference implementation.")
     checks = core.all_checks(args.problem)
     if not checks:
         raise DlcourseError(f"no checks for problem(s) {args.problem}")
-    print(f"Grading {'the reference implementation' if root is None else root} ({len(checks)} parts) ...",
-          flush=True)
+    if args.batch:
+        return _grade_batch(args, checks)
+    if args.csv:
+        raise DlcourseError("--csv writes a class gradebook: use it with --batch DIR.")
+    root = None if args.reference else Path(args.path)
+    if root is not None and not root.exists():
+        raise DlcourseError(f"{root} does not exist: pass your exercises folder (default: ./exercises), a "
+                            "submission.zip, or --reference to grade the reference implementation.")
+    if root is not None and (root.is_file() or not any((root / f).is_file() for f in batch.expected_files())):
+        try:  # a zip, or files not laid out like the package: grade a laid-out copy
+            with batch.prepared(root) as (sub, notes):
+                for note in notes:
+                    print(f"note: {note}")
+                return _grade_one(args, checks, sub, label=str(root))
+        except batch.Refused as e:
+            raise DlcourseError(f"cannot grade {root}: {e}") from None
+    return _grade_one(args, checks, root, label="the reference implementation" if root is None else str(root))
+
+
+def _grade_one(args: argparse.Namespace, checks, root: Path | None, label: str) -> int:
+    from dlcourse.grading import core
+
+    print(f"Grading {label} ({len(checks)} checks) ...", flush=True)
     results = core.grade(root, checks, on_result=(None if args.quiet else
-                         lambda r: print(f"  {r.check.name:<40} {r.status}", flush=True)))
+                         lambda r: print(f"  {r.check.name:<48} {r.status}", flush=True)))
     report = core.Report(results)
     print(report.table())
     if args.gradescope:
@@ -93,6 +110,25 @@ def _grade(args: argparse.Namespace) -> int:
         print(f"Gradescope results written to {args.gradescope}")
     if args.fail_under is not None and report.score < args.fail_under:
         return 1
+    return 0
+
+
+def _grade_batch(args: argparse.Namespace, checks) -> int:
+    from dlcourse.grading import batch
+
+    if not args.csv:
+        raise DlcourseError("--batch needs --csv PATH: where to write the class gradebook.")
+    if args.reference or args.gradescope:
+        raise DlcourseError("--batch grades every submission in the folder; --reference and --gradescope do not "
+                            "apply (each student's results.json goes beside the gradebook).")
+    csv_path = Path(args.csv)
+    results_dir = Path(args.results) if args.results else csv_path.with_name(csv_path.stem + "-results")
+    n = len(batch.students(Path(args.batch)))
+    print(f"Grading {n} submissions in {args.batch} ({len(checks)} checks each); results in {results_dir}/",
+          flush=True)
+    rows = batch.grade_class(args.batch, csv_path, checks, results_dir=results_dir, progress=not args.quiet)
+    print(batch.summary(rows, round(sum(c.points for c in checks), 4)))
+    print(f"Gradebook written to {csv_path}")
     return 0
 
 
@@ -142,12 +178,18 @@ def build_parser() -> argparse.ArgumentParser:
     st.set_defaults(func=_data_status)
     data.set_defaults(func=lambda a: (data.print_help(), 0)[1])
 
-    g = sub.add_parser("grade", help="grade a submission folder (default ./exercises) or the reference")
-    g.add_argument("path", nargs="?", default="exercises")
+    g = sub.add_parser("grade", help="grade a submission (folder or zip; default ./exercises), the reference, "
+                       "or a whole class (--batch)")
+    g.add_argument("path", nargs="?", default="exercises",
+                   help="a submission folder or the submission.zip `dlcourse submit` writes (default: exercises)")
     g.add_argument("--reference", action="store_true", help="grade the reference implementation")
     g.add_argument("--problem", action="append", choices=["1", "2", "3"], help="only this problem (repeatable)")
     g.add_argument("--gradescope", metavar="PATH", help="also write a Gradescope results.json to PATH")
     g.add_argument("--fail-under", type=float, help="exit 1 when the score is below this")
+    g.add_argument("--batch", metavar="DIR", help="grade every student of DIR (one folder or zip each)")
+    g.add_argument("--csv", metavar="PATH", help="with --batch: the gradebook to write")
+    g.add_argument("--results", metavar="DIR", help="with --batch: where each student's results.json goes "
+                   "(default: beside the gradebook, in <gradebook>-results/)")
     g.add_argument("--quiet", action="store_true")
     g.set_defaults(func=_grade)
 

@@ -26,7 +26,7 @@ def test_help_lists_every_command_quickly():
 def test_grade_on_a_missing_folder_is_a_clear_error(tmp_path, capsys):
     assert main(["grade", str(tmp_path / "nope")]) == 2
     err = capsys.readouterr().err
-    assert "is not a folder" in err and "--reference" in err
+    assert "does not exist" in err and "--reference" in err and "submission.zip" in err
 
 
 def test_profiles_are_selected_by_environment(monkeypatch):

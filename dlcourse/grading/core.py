@@ -648,71 +648,116 @@ def grade(root: str | os.PathLike | None, checks: Sequence[Check] | None = None,
 
 @dataclass
 class Report:
-    """Scores per question and in total, renderable as a table or Gradescope JSON."""
+    """Scores per question and in total, renderable as a table, Gradescope's ``results.json`` or a gradebook row."""
 
     results: list[Result]
     questions: dict[str, float] = field(default_factory=lambda: dict(QUESTION_POINTS))
 
     @property
     def score(self) -> float:
-        return sum(r.score for r in self.results)
+        return _round(sum(r.score for r in self.results))
 
     def by_question(self) -> dict[str, tuple[float, float]]:
         """``{question: (score, max)}`` for the questions that have checks."""
         out: dict[str, tuple[float, float]] = {}
         for r in self.results:
             s, m = out.get(r.check.question, (0.0, 0.0))
-            out[r.check.question] = (s + r.score, m + r.check.points)
+            out[r.check.question] = (_round(s + r.score), _round(m + r.check.points))
         return out
 
     @property
     def max_score(self) -> float:
-        return sum(m for _, m in self.by_question().values())
+        return _round(sum(m for _, m in self.by_question().values()))
 
-    def table(self, width: int = 100) -> str:
-        """A plain-text table: part, points, status and the message (wrapped)."""
+    @property
+    def status(self) -> str:
+        """The worst status of any check (``"passed"`` when all passed): the gradebook's status column."""
+        return max((r.status for r in self.results), key=STATUSES.index, default="passed")
+
+    def table(self, width: int = 110) -> str:
+        """A plain-text table: part, points (partial credit as e.g. ``0.25/0.5``), status and the message."""
         import textwrap
 
-        lines = [f"{'part':<38} {'points':>9}  {'status':<15} message", "-" * width]
+        name_w = min(48, max([len(r.check.name) for r in self.results] + [len("Total")]))
+        msg_col = name_w + 2 + 11 + 2 + 16
+        msg_w = max(30, width - msg_col)
+        lines = [f"{'part':<{name_w}}  {'points':>11}  {'status':<16}message", "-" * width]
         for r in self.results:
-            msg = textwrap.wrap(r.message.splitlines()[0] if r.message else "", width - 66) or [""]
-            lines.append(f"{r.check.name:<38.38} {r.score:>4g}/{r.check.points:<4g}  {r.status:<15} {msg[0]}")
-            for cont in msg[1:]:
-                lines.append(" " * 66 + cont)
-            for extra in r.message.splitlines()[1:]:
-                lines.append(" " * 66 + extra)
+            head = f"{r.check.name:<{name_w}.{name_w}}  {_pts(r.score, r.check.points):>11}  {r.status:<16}"
+            body = [w for line in (r.message or "").splitlines() or [""] for w in textwrap.wrap(line, msg_w) or [""]]
+            lines.append(head + body[0])
+            lines += [" " * msg_col + b for b in body[1:]]
         lines.append("-" * width)
         for q, (s, m) in self.by_question().items():
-            lines.append(f"{q:<38} {s:>4g}/{m:<4g}")
-        lines.append(f"{'Total':<38} {self.score:>4g}/{self.max_score:<4g}")
+            lines.append(f"{q:<{name_w}}  {_pts(s, m):>11}")
+        lines.append(f"{'Total':<{name_w}}  {_pts(self.score, self.max_score):>11}")
         return "\n".join(lines)
 
-    def gradescope(self) -> dict:
-        """The Gradescope autograder ``results.json`` structure."""
+    def gradescope(self, extra_data: dict | None = None) -> dict:
+        """Gradescope's ``results.json``: every field it reads (see its autograder specification).
+
+        Each check is a test with its own visibility: hidden checks show ``after_due_date``, and so
+        nothing printed at the top level depends on them. A partial score is a ``failed`` test with
+        its score; its output starts with the points and the cases that failed.
+        """
+        visible = [r for r in self.results if r.check.visibility == "visible"]
+        lines = [f"Checks visible now: {_pts(sum(r.score for r in visible), sum(r.check.points for r in visible))} "
+                 "points."]
+        later = [r for r in self.results if r.check.visibility != "visible"]
+        if later:
+            lines.append(f"{len(later)} more checks on other inputs ({_round(sum(r.check.points for r in later)):g} "
+                         "points) are graded now and shown after the due date.")
         return {
             "score": self.score,
             "execution_time": round(sum(r.seconds for r in self.results), 2),
-            "output": f"Total {self.score:g}/{self.max_score:g}",
+            "output": "\n".join(lines),
+            "output_format": "text",
+            "test_output_format": "text",
+            "test_name_format": "text",
             "visibility": "visible",
-            "tests": [
-                {
-                    "name": r.check.name,
-                    "number": r.check.id,
-                    "score": r.score,
-                    "max_score": r.check.points,
-                    "status": "passed" if r.passed else "failed",
-                    "output": r.message + (f"\n--- your code printed ---\n{r.output[-2000:]}" if r.output else ""),
-                    "visibility": "visible",
-                }
-                for r in self.results
-            ],
+            "stdout_visibility": "hidden",  # the grader's log holds every check's message, hidden ones too
+            "extra_data": dict(extra_data or {}),
+            "tests": [self._test(r) for r in self.results],
         }
 
-    def write_gradescope(self, path: str | os.PathLike) -> None:
+    @staticmethod
+    def _test(r: Result) -> dict:
+        header = {"passed": "Passed.", "partial": f"Partial credit: {_pts(r.score, r.check.points)} points."}.get(
+            r.status, f"{r.status.capitalize()}: {_pts(r.score, r.check.points)} points.")
+        output = f"{header}\n{r.message}".rstrip()
+        if r.output:
+            output += f"\n\n--- your code printed (last {OUTPUT_CHARS} characters) ---\n{r.output[-OUTPUT_CHARS:]}"
+        return {
+            "name": r.check.name,
+            "number": r.check.id,
+            "score": _round(r.score),
+            "max_score": r.check.points,
+            "status": "passed" if r.passed else "failed",
+            "output": output,
+            "output_format": "text",
+            "visibility": r.check.visibility,
+            "tags": [r.check.question, r.status, "hidden cases" if r.check.visibility != "visible" else "visible cases"],
+            "extra_data": {"status": r.status, "seconds": round(r.seconds, 3)},
+        }
+
+    def write_gradescope(self, path: str | os.PathLike, extra_data: dict | None = None) -> None:
         from dlcourse.io import write_json_atomic
 
-        write_json_atomic(path, self.gradescope())
+        write_json_atomic(path, self.gradescope(extra_data))
+
+    def gradebook_row(self) -> dict[str, float | str]:
+        """``{check id: score, ..., "total": score, "status": worst status}`` for a class gradebook."""
+        return {**{r.check.id: _round(r.score) for r in self.results}, "total": self.score, "status": self.status}
 
     def to_json(self) -> str:
-        return json.dumps([{**asdict(r.check), **{k: v for k, v in asdict(r).items() if k != "check"}}
-                           for r in self.results], indent=2)
+        return json.dumps([{**{k: v for k, v in asdict(r.check).items() if k != "args"},
+                            **{k: v for k, v in asdict(r).items() if k != "check"}} for r in self.results], indent=2)
+
+
+def _round(x: float) -> float:
+    """Scores to 4 decimals: sums of halves and quarters print as 2.75, not 2.7499999999999996."""
+    return round(float(x), 4) + 0.0
+
+
+def _pts(score: float, points: float) -> str:
+    return f"{_round(score):g}/{_round(points):g}"

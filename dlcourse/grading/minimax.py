@@ -45,7 +45,7 @@ def checks(seed: int, suffix: str = "", title: str = "", visibility: str = "visi
              ("1d2", "(d) GD special cases", "special")]
     builders = {"saddle": saddle_inputs, "gda": gda_inputs, "interval": interval_inputs, "gd": gd_inputs,
                 "special": special_inputs}
-    return [Check(cid + suffix, Q, name + title, 0.5, timeout=30, visibility=visibility,
+    return [Check(cid + suffix, Q, name + title, 0.5, timeout=10, visibility=visibility,
                   probe=f"{HERE}:probe_{fn}", judge=f"{HERE}:judge_{fn}",
                   args=builders[fn](seed, **extra.get(fn, {})))
             for cid, name, fn in parts]

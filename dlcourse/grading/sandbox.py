@@ -541,7 +541,7 @@ def _is_blocked(name: str, blocked: tuple[str, ...]) -> bool:
 
 def _purge(blocked: tuple[str, ...]) -> None:
     """Forget blocked modules, and modules holding something of theirs (a harness module that imported a part)."""
-    for name in list(sys.modules):
+    for name in [n for n in sys.modules if n.startswith(REFERENCE_PACKAGE + ".")]:
         mod = sys.modules.get(name)
         if _is_blocked(name, blocked):
             del sys.modules[name]
