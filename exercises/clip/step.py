@@ -8,12 +8,21 @@ import torch
 from .model import MAX_LOGIT_SCALE
 
 
-def train_step(model, images: torch.Tensor, text: dict[str, torch.Tensor], loss_fn, optimizer) -> float:
-    """Update ``model`` on one batch; return the loss before the update as a float.
+def train_step(model, images: torch.Tensor, text: dict[str, torch.Tensor], loss_fn, optimizer) -> torch.Tensor:
+    """Update ``model`` on one batch; return the loss before the update as a detached 0-d tensor.
 
     ``model(images, text)`` returns image embeddings ``(B, E)``, text embeddings ``(B, E)`` and the
-    scale ``exp(logit_scale)``; ``loss_fn(image_emb, text_emb, scale)`` is a scalar tensor. After the
-    optimizer step, clamp ``model.logit_scale`` into ``[0, MAX_LOGIT_SCALE]`` (``ln 100``) in place,
-    without recording it for autograd, as CLIP does.
+    scale ``exp(logit_scale)``; ``loss_fn(image_emb, text_emb, scale)`` is a scalar tensor. Clear the
+    gradients first (``optimizer.zero_grad()`` or ``model.zero_grad()``: ``.grad`` may hold an
+    earlier batch's). After the optimizer step, clamp ``model.logit_scale`` into
+    ``[0, MAX_LOGIT_SCALE]`` (``ln 100``) in place, without recording it for autograd, as CLIP and
+    open_clip do (``clamp_`` inside ``torch.no_grad()``, or on ``.data``); do not assign a new
+    tensor to ``model.logit_scale`` (the optimizer holds the old one). The homework text states the
+    upper bound (``s <= 100``); the grader takes this docstring's reading and checks both bounds.
+
+    The contract with the trainer: return ``loss.detach()`` (not ``loss.item()``), never call
+    ``.item()`` / ``float()`` on a tensor here, and leave the modules' train/eval modes, devices and
+    dtypes as they are. The trainer reads the losses once per epoch (a ``.item()`` per step forces a
+    host-device synchronisation) and owns the modes (a frozen encoder may stay in eval mode).
     """
     raise NotImplementedError("train_step: your code here")
