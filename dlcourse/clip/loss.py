@@ -25,7 +25,12 @@ class ClipLoss(nn.Module):
         """Mean of the image->text and text->image cross-entropies of the logits ``scale * image_emb @ text_emb.T``.
 
         ``image_emb``, ``text_emb``: ``(B, E)`` unit vectors, row ``i`` of each is a matching pair;
-        ``scale``: a scalar tensor, ``exp(logit_scale)`` (not its log). Returns a scalar tensor.
+        ``scale``: a scalar tensor, ``exp(logit_scale)`` (not its log). Returns a 0-d tensor.
+
+        Any equivalent formulation is accepted (``F.cross_entropy``, ``log_softmax`` + ``nll_loss``,
+        ``logsumexp``, a separate ``logits_per_text``). Graded too: the gradient reaches ``scale``
+        (use the tensor, not ``scale.item()``), and the loss stays finite up to ``scale = 100``, the
+        largest the temperature clamp allows (``log(exp(...).sum())`` overflows there).
         """
         # BEGIN SOLUTION
         logits_per_image = scale * image_emb @ text_emb.T  # (B, B): image i against every caption

@@ -27,6 +27,19 @@ class ProjectionHead(nn.Module):
     With ``h = proj(x)`` (a linear map to ``dim``):
     ``y = norm(h + dropout(fc(gelu(h))))`` (a residual MLP block with LayerNorm), and the output is
     ``y / ||y||`` so that dot products between embeddings are cosine similarities.
+
+    What is up to you, and what is graded (by behaviour, not by names):
+
+    * names and layout are free: other attribute names, ``nn.Sequential``, subclasses of
+      ``nn.Linear`` / ``nn.LayerNorm``, ``F.linear`` / ``F.layer_norm`` on the layers' parameters;
+      the head must hold exactly these parameters: ``proj`` (``in_dim -> dim``) and ``fc``
+      (``dim -> dim``) with biases, and the LayerNorm's weight and bias (``dim`` each);
+    * GELU exact or tanh-approximated (``nn.GELU`` / ``F.gelu``, either ``approximate``); other
+      activations (ReLU, SiLU, QuickGELU ``x * sigmoid(1.702 x)``) are not GELU;
+    * the grader sets every parameter to values far from their initialisation, so the LayerNorm's
+      own weight and bias must be used, and it checks that each parameter receives its gradient;
+    * dropout with probability ``dropout`` acts on the branch ``fc(gelu(h))`` only, and only in
+      training mode (``nn.Dropout``, or ``F.dropout(..., training=self.training)``).
     """
 
     def __init__(self, in_dim: int, dim: int = 256, dropout: float = 0.1):

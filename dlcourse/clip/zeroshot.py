@@ -19,7 +19,8 @@ def class_embeddings(encode_text: Callable[[list[str]], torch.Tensor], class_nam
 
     ``encode_text`` maps a list of ``T`` strings to ``(T, E)`` embeddings (not necessarily unit length).
     For class ``c``, embed ``[t.format(name_c) for t in templates]``, normalise each embedding,
-    average over the templates, and normalise the average.
+    average over the templates, and normalise the average. One ``encode_text`` call per class or
+    one for all prompts are both fine, and so is the sum in place of the mean (the same direction).
     """
     # BEGIN SOLUTION
     rows = []

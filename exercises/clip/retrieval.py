@@ -15,6 +15,8 @@ def similarity(queries: torch.Tensor, gallery: torch.Tensor) -> torch.Tensor:
 def top_k(queries: torch.Tensor, gallery: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The ``k`` most similar gallery items per query, best first (by cosine similarity).
 
-    ``(Q, E), (G, E) -> scores (Q, k), indices (Q, k)`` with ``k`` capped at ``G``.
+    ``(Q, E), (G, E) -> scores (Q, k), indices (Q, k)`` with ``k`` capped at ``G``. ``topk``, a
+    descending ``sort`` or ``argsort`` all do; the order is graded (``topk(..., sorted=False)``
+    returns the best ``k`` in no particular order), and so is ``k > G``.
     """
     raise NotImplementedError("top_k: your code here")

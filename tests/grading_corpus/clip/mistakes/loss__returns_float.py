@@ -1,0 +1,12 @@
+# Mistake: returns a Python float.
+# visible: 0-d tensor | found a float
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class ClipLoss(nn.Module):
+    def forward(self, image_emb, text_emb, scale):
+        logits = scale * image_emb @ text_emb.T
+        labels = torch.arange(len(logits))
+        return (0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))).item()

@@ -1,0 +1,26 @@
+# Mistake: a hand-made dropout mask without the 1/(1-p) rescaling.
+# visible: rescaling
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+INIT_LOGIT_SCALE = math.log(1 / 0.07)
+MAX_LOGIT_SCALE = math.log(100.0)
+
+
+class ProjectionHead(nn.Module):
+    def __init__(self, in_dim: int, dim: int = 256, dropout: float = 0.1):
+        super().__init__()
+        self.proj = nn.Linear(in_dim, dim)
+        self.fc = nn.Linear(dim, dim)
+        self.dropout = nn.Dropout(dropout)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x):
+        h = self.proj(x)
+        z = self.fc(F.gelu(h))
+        if self.training:
+            z = z * (torch.rand_like(z) >= self.dropout.p)
+        return F.normalize(self.norm(h + z), dim=-1)

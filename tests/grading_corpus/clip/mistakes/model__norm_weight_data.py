@@ -1,0 +1,23 @@
+# Mistake: the LayerNorm applied through .data of its parameters (no gradient to them).
+# visible: no gradient reaches the LayerNorm's weight
+import math
+
+import torch.nn.functional as F
+from torch import nn
+
+INIT_LOGIT_SCALE = math.log(1 / 0.07)
+MAX_LOGIT_SCALE = math.log(100.0)
+
+
+class ProjectionHead(nn.Module):
+    def __init__(self, in_dim: int, dim: int = 256, dropout: float = 0.1):
+        super().__init__()
+        self.proj = nn.Linear(in_dim, dim)
+        self.fc = nn.Linear(dim, dim)
+        self.dropout = nn.Dropout(dropout)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x):
+        h = self.proj(x)
+        v = h + self.dropout(self.fc(F.gelu(h)))
+        return F.normalize(F.layer_norm(v, v.shape[-1:], self.norm.weight.data, self.norm.bias.data), dim=-1)

@@ -1,0 +1,24 @@
+# Mistake: QuickGELU x*sigmoid(1.702x) in place of GELU (within 2% of GELU, not GELU).
+# visible: QuickGELU
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+INIT_LOGIT_SCALE = math.log(1 / 0.07)
+MAX_LOGIT_SCALE = math.log(100.0)
+
+
+class ProjectionHead(nn.Module):
+    def __init__(self, in_dim: int, dim: int = 256, dropout: float = 0.1):
+        super().__init__()
+        self.proj = nn.Linear(in_dim, dim)
+        self.fc = nn.Linear(dim, dim)
+        self.dropout = nn.Dropout(dropout)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x):
+        h = self.proj(x)
+        a = h * torch.sigmoid(1.702 * h)
+        return F.normalize(self.norm(h + self.dropout(self.fc(a))), dim=-1)

@@ -1,0 +1,11 @@
+# Mistake: largest=False: the least similar items first.
+# visible: worst-first
+import torch.nn.functional as F
+
+
+def similarity(queries, gallery):
+    return F.normalize(queries, dim=-1) @ F.normalize(gallery, dim=-1).T
+
+
+def top_k(queries, gallery, k):
+    return similarity(queries, gallery).topk(min(k, len(gallery)), dim=-1, largest=False)

@@ -1,0 +1,16 @@
+# Mistake: the clamp before optimizer.step(), so the update can leave the bounds.
+# visible: before optimizer.step()
+import torch
+
+from .model import MAX_LOGIT_SCALE
+
+
+def train_step(model, images, text, loss_fn, optimizer):
+    optimizer.zero_grad()
+    image_emb, text_emb, scale = model(images, text)
+    loss = loss_fn(image_emb, text_emb, scale)
+    loss.backward()
+    with torch.no_grad():
+        model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+    optimizer.step()
+    return loss.detach()

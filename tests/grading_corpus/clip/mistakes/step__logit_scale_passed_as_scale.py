@@ -1,0 +1,16 @@
+# Mistake: passes model.logit_scale (the log) to the loss instead of the model's scale output.
+# visible: third output
+import torch
+
+from .model import MAX_LOGIT_SCALE
+
+
+def train_step(model, images, text, loss_fn, optimizer):
+    optimizer.zero_grad()
+    image_emb, text_emb, _ = model(images, text)
+    loss = loss_fn(image_emb, text_emb, model.logit_scale)
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+    return loss.detach()

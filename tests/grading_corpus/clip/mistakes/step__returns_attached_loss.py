@@ -1,0 +1,16 @@
+# Mistake: returns the loss still attached to the graph.
+# visible: loss.detach()
+import torch
+
+from .model import MAX_LOGIT_SCALE
+
+
+def train_step(model, images, text, loss_fn, optimizer):
+    optimizer.zero_grad()
+    image_emb, text_emb, scale = model(images, text)
+    loss = loss_fn(image_emb, text_emb, scale)
+    loss.backward()
+    optimizer.step()
+    with torch.no_grad():
+        model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
+    return loss

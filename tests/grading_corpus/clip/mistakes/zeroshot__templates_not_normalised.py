@@ -1,0 +1,16 @@
+# Mistake: the template embeddings averaged before normalising them.
+# visible: EACH template
+import torch
+import torch.nn.functional as F
+
+
+def class_embeddings(encode_text, class_names, templates):
+    rows = []
+    for name in class_names:
+        emb = encode_text([t.format(name) for t in templates])
+        rows.append(F.normalize(emb.mean(0), dim=-1))
+    return torch.stack(rows)
+
+
+def classify(image_emb, class_emb):
+    return (F.normalize(image_emb, dim=-1) @ F.normalize(class_emb, dim=-1).T).argmax(dim=-1)
