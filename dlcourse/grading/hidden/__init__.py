@@ -1,0 +1,1 @@
+"""Hidden checks (``visibility="after_due_date"``): other inputs and extra cases; never shipped to students."""
