@@ -230,7 +230,7 @@ def test_step_tolerance_separates_readings_and_mistakes():
             gan.rel_diff(c["D"]["G first"], c["D"]["simultaneous"]),
             gan.rel_diff(c["G"]["leak: discriminator_loss"], c["G"]["simultaneous"]),
             gan.rel_diff(c["D"]["leak: generator_loss"], c["D"]["simultaneous"])]
-    assert min(gaps) > 5 * gan.GRAD_RTOL, gaps
+    assert min(gaps) > 100 * gan.GRAD_RTOL, gaps
 
 
 def test_messages_show_the_difference_they_complain_about(tmp_path):

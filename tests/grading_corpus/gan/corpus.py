@@ -242,6 +242,10 @@ MISTAKES = [
         (D_REAL, "real = F.binary_cross_entropy(torch.sigmoid(real_logits), torch.ones_like(real_logits))"),
         (D_FAKE, "fake = F.binary_cross_entropy(torch.sigmoid(fake_logits), torch.zeros_like(fake_logits))")]},
       "c", ("+-30", "binary_cross_entropy_with_logits"), hidden_only=True),
+    M("swapped labels, with a sigmoid discriminator", "sigmoid_d", {"losses.py": [
+        ("criterion(real, torch.ones_like(real)) + criterion(fake, torch.zeros_like(fake))",
+         "criterion(real, torch.zeros_like(real)) + criterion(fake, torch.ones_like(fake))")]},
+      "c", ("labels are swapped", "fixed probabilities", "reads your losses as taking probabilities")),
     # (d) one training step
     M("missing zero_grad (gradients accumulate)", "reference", {"step.py": step_file(
         D_THEN_G.replace("    opt_d.zero_grad()\n", "").replace("    opt_g.zero_grad()\n", ""))},
