@@ -64,24 +64,28 @@ def make_submission(root: Path, base: str = "reference", patches: dict | None = 
 
 
 def part_checks(part: str):
-    return BY_ID[f"3{part}"], BY_ID[f"3{part}-h"]
+    return BY_ID[f"3{part}"], BY_ID[f"3{part}-hidden"]
 
 
 # --------------------------------------------------------------------------- the points
 
 def test_problem_has_five_points_half_visible_half_hidden():
     assert [c.id for c in gan.CHECKS] == ["3a", "3b", "3c", "3d", "3e"]
-    assert [c.id for c in hidden.CHECKS] == ["3a-h", "3b-h", "3c-h", "3d-h", "3e-h"]
+    assert [c.id for c in hidden.CHECKS] == ["3a-hidden", "3b-hidden", "3c-hidden", "3d-hidden", "3e-hidden"]
     assert all(c.points == 0.5 and c.visibility == "visible" for c in gan.CHECKS)
     assert all(c.points == 0.5 and c.visibility == "after_due_date" for c in hidden.CHECKS)
     assert sum(c.points for c in CHECKS) == 5
     assert {c.question for c in CHECKS} == {"Problem 3"}
     assert all(c.probe and c.judge and c.func is None for c in CHECKS)
+    # a hidden check reuses a visible probe and judge (the hidden package is never loaded where student
+    # code runs) with other inputs
+    assert all(h.probe == v.probe and h.judge == v.judge and h.args != v.args
+               for v, h in zip(gan.CHECKS, hidden.CHECKS))
 
 
 def test_all_checks_collects_the_hidden_checks():
     ids = [c.id for c in core.all_checks(["3"])]
-    assert ids == [c.id for c in CHECKS]
+    assert sorted(ids) == sorted(c.id for c in CHECKS)
 
 
 def test_reference_gets_full_marks():
@@ -124,21 +128,27 @@ from pathlib import Path
 
 class Block(importlib.abc.MetaPathFinder):
     def find_spec(self, name, path, target=None):
-        if name in ("dlcourse.gan.model", "dlcourse.gan.losses", "dlcourse.gan.step"):
-            raise ImportError(f"a probe imported the reference module {name}")
+        if name in ("dlcourse.gan.model", "dlcourse.gan.losses", "dlcourse.gan.step") or \
+                name.startswith("dlcourse.grading.hidden"):
+            raise ImportError(f"a probe imported {name}")
 
-sys.meta_path.insert(0, Block())
 from dlcourse.grading import gan
 from dlcourse.grading.core import Submission
 from dlcourse.grading.hidden import gan as hidden
-for check in gan.CHECKS + hidden.CHECKS:
+
+checks = gan.CHECKS + hidden.CHECKS
+for name in [m for m in sys.modules if m.startswith("dlcourse.grading.hidden")]:
+    del sys.modules[name]
+sys.meta_path.insert(0, Block())
+for check in checks:
     check.resolve()(Submission(Path(sys.argv[1])))
 print("ok")
 """
 
 
 def test_probes_never_import_the_reference_parts(tmp_path):
-    """The probes use the student's files and grader-side fixtures only (run here on a copy of the reference)."""
+    """The probes use the student's files and grader-side fixtures only, never the reference parts nor the
+    hidden checks (run here on a copy of the reference)."""
     make_submission(tmp_path)
     out = subprocess.run([sys.executable, "-c", PROBES_WITHOUT_REFERENCE, str(tmp_path)], capture_output=True,
                          text=True, cwd=REPO, timeout=300)
@@ -202,7 +212,7 @@ def test_function_tolerance_separates_legitimate_from_mistaken():
 
 
 def test_loss_tolerance_separates_legitimate_from_mistaken():
-    r, f = gan.REAL_LOGITS, gan.FAKE_LOGITS
+    r, f = torch.tensor(gan.REAL_LOGITS), torch.tensor(gan.FAKE_LOGITS)
     ones, zeros = torch.ones_like(r), torch.zeros_like(f)
     ref = (F.binary_cross_entropy_with_logits(r, ones) + F.binary_cross_entropy_with_logits(f, zeros)).item()
 

@@ -23,6 +23,7 @@ change the judge, its expected values or its verdict.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import importlib.util
 import io
@@ -42,8 +43,9 @@ REFERENCE_PACKAGE = "dlcourse"
 #: Name under which a submission folder is imported (``submission.minimax.dynamics``).
 SUBMISSION_PACKAGE = "submission"
 #: Problem modules that define ``CHECKS``, in homework order.
-CHECK_MODULES = ("dlcourse.grading.minimax", "dlcourse.grading.clip", "dlcourse.grading.gan",
-                 "dlcourse.grading.hidden.minimax", "dlcourse.grading.hidden.clip", "dlcourse.grading.hidden.gan")
+CHECK_MODULES = ("dlcourse.grading.minimax", "dlcourse.grading.clip", "dlcourse.grading.gan")
+#: Package of the hidden checks (other inputs, extra cases): in the autograder, never in a student's copy.
+HIDDEN_PACKAGE = "dlcourse.grading.hidden"
 #: Points of each problem (3 problems x 5 points).
 QUESTION_POINTS = {"Problem 1": 5.0, "Problem 2": 5.0, "Problem 3": 5.0}
 
@@ -128,6 +130,9 @@ class Check:
     probe: str | None = None
     judge: str | None = None
     visibility: str = "visible"
+    #: Keyword arguments of both the probe and the judge (plain data: the check's inputs). A hidden
+    #: check reuses a visible check's probe and judge with other ``args``.
+    args: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     def __post_init__(self) -> None:
         if (self.func is None) == (self.probe is None or self.judge is None):
@@ -144,12 +149,15 @@ class Check:
         mod, _, fn = ref.partition(":")
         return getattr(importlib.import_module(mod), fn)
 
-    def resolve(self) -> Callable[[Submission], str | None]:
-        """The function that runs in the student's process (the probe, or a legacy func)."""
-        return self._load(self.probe or self.func)
+    def resolve(self) -> Callable[[Submission], object]:
+        """The function that runs in the student's process: the probe (with :attr:`args`) or a legacy func."""
+        if self.probe:
+            return functools.partial(self._load(self.probe), **self.args)
+        return self._load(self.func)
 
-    def resolve_judge(self) -> Callable[[dict], str | Verdict] | None:
-        return self._load(self.judge) if self.judge else None
+    def resolve_judge(self) -> Callable[[object], str | Verdict] | None:
+        """The judge (with :attr:`args`), which runs in the grader's process."""
+        return functools.partial(self._load(self.judge), **self.args) if self.judge else None
 
 
 class Submission:
@@ -347,17 +355,38 @@ def _judge(check: Check, probed: dict) -> tuple[float, dict]:
     return fraction, {**out, "status": status, "message": verdict.message}
 
 
+def _checks_of(modname: str) -> list[Check]:
+    """``CHECKS`` of module ``modname``; none when it (or its package) does not exist."""
+    try:
+        mod = importlib.import_module(modname)
+    except ModuleNotFoundError as e:
+        if e.name is not None and modname.startswith(e.name):
+            return []  # not written yet, or the hidden checks in a student's copy (they never ship)
+        raise
+    return list(mod.CHECKS)
+
+
 def all_checks(problems: Sequence[str] | None = None) -> list[Check]:
-    """Every check of the homework (or of the named problems: ``"1"``, ``"2"``, ``"3"``)."""
+    """Every check of the homework (or of the named problems: ``"1"``, ``"2"``, ``"3"``).
+
+    The visible checks of each problem module, each followed by its hidden counterpart (id
+    ``"<id>-hidden"``) from :data:`HIDDEN_PACKAGE` when that package exists (the autograder and the
+    instructor's checkout; never a student's copy).
+    """
     checks: list[Check] = []
     for modname in CHECK_MODULES:
-        try:
-            mod = importlib.import_module(modname)
-        except ModuleNotFoundError as e:
-            if e.name and (modname == e.name or modname.startswith(e.name + ".")):
-                continue  # that problem's grader is not written yet (or, in a student release, hidden)
-            raise
-        checks.extend(mod.CHECKS)
+        visible = _checks_of(modname)
+        hidden = _checks_of(f"{HIDDEN_PACKAGE}.{modname.rsplit('.', 1)[1]}")
+        for c in hidden:
+            if c.visibility == "visible":
+                raise ValueError(f"hidden check {c.id} has visibility 'visible': hidden checks are shown "
+                                 "'after_due_date' (or never)")
+        by_id = {c.id: c for c in hidden}
+        for c in visible:
+            checks.append(c)
+            if f"{c.id}-hidden" in by_id:
+                checks.append(by_id.pop(f"{c.id}-hidden"))
+        checks.extend(by_id.values())
     if problems:
         wanted = {f"Problem {p}" for p in problems}
         checks = [c for c in checks if c.question in wanted]

@@ -169,11 +169,11 @@ def single_threaded(judge):
     import functools
 
     @functools.wraps(judge)
-    def run(obs):
+    def run(obs, **args):
         n = torch.get_num_threads()
         torch.set_num_threads(1)
         try:
-            return judge(obs)
+            return judge(obs, **args)
         finally:
             torch.set_num_threads(n)
     return run
@@ -327,16 +327,29 @@ def describe_error(e: BaseException, sub: Submission) -> str:
 
 # =========================================================================== (a) discriminator
 
-def probe_discriminator_on(sub: Submission, x: torch.Tensor, x_train: torch.Tensor, seed: int) -> dict:
-    """Traces of the student's Discriminator on ``x`` in eval mode (twice) and ``x_train`` in train mode."""
+def images(n: int, gen: torch.Generator, background: float = 0.0) -> torch.Tensor:
+    """``n`` images in ``[-1, 1]``; a share ``background`` of the pixels exactly -1, like scaled FashionMNIST."""
+    x = torch.rand(n, 1, 28, 28, generator=gen) * 2 - 1
+    if background:
+        x = torch.where(torch.rand(n, 1, 28, 28, generator=gen) < background, torch.full_like(x, -1.0), x)
+    return x
+
+
+def probe_discriminator(sub: Submission, seed: int = 0, n: int = 16, background: float = 0.0,
+                        singles: int = 0) -> dict:
+    """Traces of the student's Discriminator on ``n`` images in eval mode (twice) and ``n`` others in train
+    mode; with ``singles``, the logits of the first images scored alone (eval mode)."""
+    gen = torch.Generator().manual_seed(seed)
+    x, x_train = images(n, gen, background), images(n, gen, background)
     d = new_network(sub, "Discriminator")
     d.eval()
     obs = {"x": x, "eval": trace(d, x)}
     with torch.no_grad():
         again = d(x)
+        obs["singles"] = [d(x[i:i + 1]).detach().clone() for i in range(singles)]
     obs["eval_again"] = again.detach().clone() if isinstance(again, torch.Tensor) else None
     d.train()
-    torch.manual_seed(seed)
+    torch.manual_seed(seed + 1)
     obs["x_train"], obs["train"] = x_train, trace(d, x_train)
     obs["params"] = n_trainable(d)
     obs["param_layers"] = [(n, type(m).__name__, sum(p.numel() for p in m.parameters(recurse=False)))
@@ -344,8 +357,8 @@ def probe_discriminator_on(sub: Submission, x: torch.Tensor, x_train: torch.Tens
     return obs
 
 
-def judge_discriminator_obs(obs: dict) -> str:
-    """The whole verdict on one :func:`probe_discriminator_on` observation (shared with the hidden check)."""
+def _judge_discriminator(obs: dict) -> str:
+    """The verdict on :func:`probe_discriminator`'s observations, but for the ``singles`` case."""
     ev = obs["eval"]
     expect(ev["output"] is not None, f"Discriminator.forward returned {ev['output_type']}, expected a tensor of "
                                      "logits (B,).")
@@ -420,16 +433,18 @@ def judge_discriminator_obs(obs: dict) -> str:
     return f"architecture, shapes, LeakyReLU(0.3), Dropout(0.3), logits and {n:,} parameters correct"
 
 
-def probe_discriminator(sub: Submission) -> dict:
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(16, 1, 28, 28, generator=g) * 2 - 1
-    x_train = torch.rand(16, 1, 28, 28, generator=g) * 2 - 1
-    return probe_discriminator_on(sub, x, x_train, seed=1)
-
-
 @single_threaded
-def judge_discriminator(obs: dict) -> str:
-    return judge_discriminator_obs(obs)
+def judge_discriminator(obs: dict, singles: int = 0, **_) -> str:
+    msg = _judge_discriminator(obs)
+    if not singles:
+        return msg
+    y = obs["eval"]["output"].reshape(len(obs["x"]), -1)
+    for i, single in enumerate(obs["singles"]):
+        expect(torch.allclose(single.reshape(-1), y[i], rtol=1e-4, atol=1e-5),
+               f"in eval mode image {i}'s logit depends on the other images in its batch ({y[i].tolist()} in a "
+               f"batch of {len(y)}, {single.reshape(-1).tolist()} alone). Hint: flatten per image, "
+               "x.flatten(1), and mix nothing across the batch.")
+    return msg + "; each logit depends on its own image only"
 
 
 # =========================================================================== (b) generator
@@ -437,15 +452,17 @@ def judge_discriminator(obs: dict) -> str:
 G_SPECS = ((256, 128, (128, 7, 7)), (128, 64, (64, 14, 14)), (64, 1, (1, 28, 28)))
 
 
-def probe_generator_on(sub: Submission, z: torch.Tensor, train: bool) -> dict:
+def probe_generator(sub: Submission, seed: int = 0, n: int = 16, train: bool = False) -> dict:
+    """A trace of the student's Generator on ``n`` noise vectors, in eval mode (or ``train`` mode)."""
     g = new_network(sub, "Generator")
     g.train(train)
+    z = torch.randn(n, NOISE_DIM, generator=torch.Generator().manual_seed(seed))
     return {"z": z, "trace": trace(g, z), "params": n_trainable(g), "train": train,
             "param_layers": [(n, type(m).__name__, sum(p.numel() for p in m.parameters(recurse=False)))
                              for n, m in g.named_modules() if any(True for _ in m.parameters(recurse=False))]}
 
 
-def judge_generator_obs(obs: dict) -> str:
+def _judge_generator(obs: dict) -> str:
     tr = obs["trace"]
     expect(tr["output"] is not None, f"Generator.forward returned {tr['output_type']}, expected images "
                                      "(B, 1, 28, 28).")
@@ -517,13 +534,9 @@ def judge_generator_obs(obs: dict) -> str:
             f"{n:,} parameters)")
 
 
-def probe_generator(sub: Submission) -> dict:
-    return probe_generator_on(sub, torch.randn(16, NOISE_DIM, generator=torch.Generator().manual_seed(0)), False)
-
-
 @single_threaded
-def judge_generator(obs: dict) -> str:
-    return judge_generator_obs(obs)
+def judge_generator(obs: dict, train: bool = False, **_) -> str:
+    return _judge_generator(obs) + (" (training mode)" if train else "")
 
 
 # =========================================================================== (c) losses and optimisers
@@ -558,9 +571,13 @@ def _call_loss(fn, *inputs: torch.Tensor) -> dict:
     return out
 
 
-def _tiny_nets():
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2)), nn.Sequential(nn.Linear(5, 1))
+def _tiny_nets(kind: str, seed: int) -> tuple[nn.Module, nn.Module]:
+    """Small stand-ins for the generator and discriminator handed to ``make_optimizers``."""
+    torch.manual_seed(seed)
+    if kind == "linear":
+        return nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2)), nn.Sequential(nn.Linear(5, 1))
+    return (nn.Sequential(nn.Linear(6, 3), nn.BatchNorm1d(3), nn.Linear(3, 5)),
+            nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(8, 1)))
 
 
 def _describe_optimizer(opt, nets: dict[str, nn.Module]) -> dict:
@@ -602,9 +619,19 @@ def _discriminator_reading(sub: Submission) -> str:
         return "unknown"
 
 
-def probe_losses_on(sub: Submission, real: torch.Tensor, fake: torch.Tensor) -> dict:
+# no logit is exactly 0: there max(x, 0) and |x| (TF's stable BCE formula) have kinks, where autograd's
+# subgradient differs from the derivative of BCE, so legitimate formulas would disagree on the gradient
+REAL_LOGITS = [2.0, -1.0, 0.5, 3.0, -4.0, 0.125, 1.5, -0.5]
+FAKE_LOGITS = [-2.0, 1.5, -0.5, 0.25, 3.5, -3.0, 0.75, -1.0]  # sum != 0: BCE(., 1) != BCE(., 0)
+
+
+def probe_losses(sub: Submission, real: list[float] = REAL_LOGITS, fake: list[float] = FAKE_LOGITS,
+                 big_real: list[float] = (), big_fake: list[float] = (), nets: str = "linear", seed: int = 0) -> dict:
+    """The student's losses on logits ``real``/``fake`` (and on their sigmoids, for the probability reading;
+    and on ``big_*`` logits when given), and ``make_optimizers`` on two small networks ``nets``."""
     losses = sub.module("dlcourse.gan.losses")
-    obs: dict = {"real": real, "fake": fake, "reading": _discriminator_reading(sub)}
+    real, fake = torch.tensor(real), torch.tensor(fake)
+    obs: dict = {"real": real, "fake": fake, "reading": _discriminator_reading(sub), "big": None}
     p_real, p_fake = torch.sigmoid(real), torch.sigmoid(fake)
     obs["p_real"], obs["p_fake"] = p_real, p_fake
     missing = []
@@ -618,7 +645,15 @@ def probe_losses_on(sub: Submission, real: torch.Tensor, fake: torch.Tensor) -> 
             obs[key] = _call_loss(fn, *args)
         except NotImplementedError as e:
             obs[key], missing = {"error": f"NotImplementedError: {e}"}, missing + [fn_name]
-    gen, disc = _tiny_nets()
+    if big_real:
+        obs["big"] = {"real": torch.tensor(big_real), "fake": torch.tensor(big_fake)}
+        for key, fn_name, args in (("d", "discriminator_loss", (obs["big"]["real"], obs["big"]["fake"])),
+                                   ("g", "generator_loss", (obs["big"]["fake"],))):
+            try:
+                obs["big"][key] = _call_loss(getattr(losses, fn_name), *args)
+            except (NotImplementedError, AttributeError) as e:
+                obs["big"][key] = {"error": f"{type(e).__name__}: {e}"}
+    gen, disc = _tiny_nets(nets, seed)
     try:
         opts = losses.make_optimizers(gen, disc)
     except NotImplementedError:
@@ -795,32 +830,36 @@ def judge_optimizers(obs: dict) -> str:
     return f"Adam(lr=1e-4) for each network (betas {betas})"
 
 
-def judge_losses_obs(obs: dict):
-    """Three independent cases: D's loss, G's loss, the optimisers (partial credit)."""
+def _stable(obs: dict, key: str, name: str) -> str:
+    """Logits of +-30 (when the check has them), judged once the loss is right on ordinary logits, so one
+    mistake costs one case."""
+    big = obs.get("big")
+    if not big or obs["reading"] == "probabilities":
+        return ""
+    real, fake = big["real"].double(), big["fake"].double()
+    want = (bce(real, 1.0) + bce(fake, 0.0)).item() if key == "d" else bce(fake, 1.0).item()
+    found = _loss_value(big[key], name)
+    ok = math.isfinite(found) and any(_close(found, k * want) for k in ((1.0, 0.5) if key == "d" else (1.0,)))
+    expect(ok, f"{name} is right on ordinary logits but not on logits as large as +-30: expected {want:.6f}, found "
+               f"{found:.6f}. Hint: a sigmoid rounds to exactly 0 or 1 in float32 once |logit| > 17, and its "
+               "logarithm then gives inf (or nn.BCELoss's clamp, 100): compute BCE from the logits with "
+               "F.binary_cross_entropy_with_logits.")
+    return ", also for logits of +-30"
+
+
+@single_threaded
+def judge_losses(obs: dict, **_):
+    """Three independent cases, a third of the points each: D's loss, G's loss, the optimisers."""
     from dlcourse.grading.core import Cases
 
     cases = Cases()
     found = {}
-    for name, judge in (("discriminator_loss", judge_d_loss), ("generator_loss", judge_g_loss),
+    for name, judge in (("discriminator_loss", lambda o: judge_d_loss(o) + _stable(o, "d", "discriminator_loss")),
+                        ("generator_loss", lambda o: judge_g_loss(o) + _stable(o, "g", "generator_loss")),
                         ("make_optimizers", judge_optimizers)):
         with cases(name):
             found[name] = judge(obs)
     return cases.verdict("; ".join(f"{k}: {v}" for k, v in found.items()))
-
-
-# no logit is exactly 0: there max(x, 0) and |x| (TF's stable BCE formula) have kinks, where autograd's
-# subgradient differs from the derivative of BCE, so legitimate formulas would disagree on the gradient
-REAL_LOGITS = torch.tensor([2.0, -1.0, 0.5, 3.0, -4.0, 0.125, 1.5, -0.5])
-FAKE_LOGITS = torch.tensor([-2.0, 1.5, -0.5, 0.25, 3.5, -3.0, 0.75, -1.0])  # sum != 0: BCE(., 1) != BCE(., 0)
-
-
-def probe_losses(sub: Submission) -> dict:
-    return probe_losses_on(sub, REAL_LOGITS, FAKE_LOGITS)
-
-
-@single_threaded
-def judge_losses(obs: dict):
-    return judge_losses_obs(obs)
 
 
 # =========================================================================== (d) one training step
@@ -918,8 +957,13 @@ def grader_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
 SYNC_METHODS = ("item", "tolist", "__float__", "numpy")
 
 
-def probe_step_on(sub: Submission, seed: int, sizes: tuple[int, ...], lr: float) -> dict:
-    """Run the student's ``train_step`` ``len(sizes)`` times on the fixture networks; record everything."""
+def probe_step(sub: Submission, seed: int = 0, sizes: tuple[int, ...] = (6, 6), lr: float = 0.1) -> dict:
+    """Run the student's ``train_step`` on the fixture networks, once per batch size in ``sizes``, with
+    recording SGD of learning rate ``lr``; record everything the judge needs.
+
+    lr 0.1: large enough that D-then-G and simultaneous updates differ by > 1e-2 (relative), small
+    enough that D's logits stay far from where BCE saturates (|logit| < 2).
+    """
     step = sub.module("dlcourse.gan.step")
     losses = sub.module("dlcourse.gan.losses")
     fn = getattr(step, "train_step", None)
@@ -1074,7 +1118,8 @@ def _stepped(rec: dict, net: str) -> list:
     return [ev[2] for ev in rec["events"] if ev[0] == net and ev[1] == "step"]
 
 
-def judge_step_obs(obs: dict) -> str:
+@single_threaded
+def judge_step(obs: dict, **_) -> str:
     seed, lr = obs["seed"], obs["lr"]
     batches = fixture_batches(seed, tuple(obs["sizes"]))
     g0, d0 = fixture_nets(seed)
@@ -1206,20 +1251,12 @@ def judge_step_obs(obs: dict) -> str:
     return f"{len(obs['steps'])} calls update both networks correctly ({order} updates) and return detached 0-d losses"
 
 
-def probe_step(sub: Submission) -> dict:
-    # lr 0.1: large enough that D-then-G and simultaneous updates differ by > 1e-2 (relative), small enough
-    # that D's logits stay far from where BCE saturates (|logit| < 2 here)
-    return probe_step_on(sub, seed=0, sizes=(6, 6), lr=0.1)
-
-
-@single_threaded
-def judge_step(obs: dict) -> str:
-    return judge_step_obs(obs)
-
-
 # =========================================================================== (e) samples
 
-def probe_samples_on(sub: Submission, seed: int, train_sizes: tuple[int, ...], n: int) -> dict:
+def probe_samples(sub: Submission, seed: int = 0, train_sizes: tuple[int, ...] = (16, 32, 64), n: int = 32,
+                  singles: int = 0) -> dict:
+    """The student's Generator on batches of ``train_sizes`` in train mode, then ``n`` noise vectors in eval
+    mode (twice, and other noise; with ``singles``, the first vectors alone and 50 times larger)."""
     g = new_network(sub, "Generator")
     gen = torch.Generator().manual_seed(seed)
     obs: dict = {"train": {}}
@@ -1239,8 +1276,8 @@ def probe_samples_on(sub: Submission, seed: int, train_sizes: tuple[int, ...], n
         try:
             obs["y1"], obs["y1_again"], obs["y2"] = g(z1), g(z1), g(z2)
             obs["one"] = g(z1[:1])
-            obs["singles"] = [g(z1[i:i + 1]) for i in range(1, 4)]  # judged by the hidden check
-            obs["large"] = g(50 * z1)
+            obs["singles"] = [g(z1[i:i + 1]) for i in range(1, 1 + singles)]
+            obs["large"] = g(50 * z1) if singles else None
         except NotImplementedError:
             raise
         except Exception as e:  # noqa: BLE001 - judged after the training-mode batches
@@ -1248,7 +1285,8 @@ def probe_samples_on(sub: Submission, seed: int, train_sizes: tuple[int, ...], n
     return obs
 
 
-def judge_samples_obs(obs: dict) -> str:
+@single_threaded
+def judge_samples(obs: dict, **_) -> str:
     for b, shape in obs["train"].items():
         expect(shape == (b, 1, 28, 28), f"in training mode a batch of {b} noise vectors should give images of shape "
                                         f"({b}, 1, 28, 28), found {shape}."
@@ -1273,27 +1311,39 @@ def judge_samples_obs(obs: dict) -> str:
     expect(isinstance(one, torch.Tensor) and tuple(one.shape) == (1, 1, 28, 28),
            f"in eval mode a single noise vector should give one image (1, 1, 28, 28), found "
            f"{tuple(one.shape) if isinstance(one, torch.Tensor) else type(one).__name__}.")
-    return "samples have shape (B, 1, 28, 28) for every batch size, follow the noise, and are reproducible in eval mode"
+    msg = "samples have shape (B, 1, 28, 28) for every batch size, follow the noise, and are reproducible in eval mode"
+    if not obs["singles"]:
+        return msg
+    for i, single in enumerate(obs["singles"], start=1):
+        expect(isinstance(single, torch.Tensor) and tuple(single.shape) == (1, 1, 28, 28),
+               "in eval mode a single noise vector should give one image (1, 1, 28, 28).")
+        err = (single[0] - y1[i]).abs().max().item()
+        expect(err <= 1e-4, f"in eval mode image {i} changes with the other noise vectors in its batch (by up to "
+                            f"{err:.3g}). Hint: in eval mode each image should depend on its own noise only "
+                            "(BatchNorm uses its running statistics there).")
+    expect(bool(torch.isfinite(obs["large"]).all()), "noise vectors 50 times larger give NaN or inf images.")
+    return msg + "; each image depends on its own noise only"
 
 
-def probe_samples(sub: Submission) -> dict:
-    return probe_samples_on(sub, seed=0, train_sizes=(16, 32, 64), n=32)
+#: The inputs of the visible checks (public); :mod:`dlcourse.grading.hidden.gan` has the others.
+VISIBLE = {
+    "discriminator": {"seed": 0, "n": 16},
+    "generator": {"seed": 0, "n": 16},
+    "losses": {"real": REAL_LOGITS, "fake": FAKE_LOGITS},
+    "step": {"seed": 0, "sizes": (6, 6), "lr": 0.1},
+    "samples": {"seed": 0, "train_sizes": (16, 32, 64), "n": 32},
+}
+PARTS = [("3a", "(a) discriminator", "discriminator"), ("3b", "(b) generator", "generator"),
+         ("3c", "(c) BCE losses and Adam", "losses"), ("3d", "(d) training step", "step"),
+         ("3e", "(e) samples", "samples")]
 
 
-@single_threaded
-def judge_samples(obs: dict) -> str:
-    return judge_samples_obs(obs)
+def checks(args: dict[str, dict], suffix: str = "", title: str = "", visibility: str = "visible") -> list[Check]:
+    """The five checks of Problem 3 on the inputs ``args[part]``, half a point each; the hidden module calls
+    this with its own inputs, suffix ``"-hidden"`` and visibility ``after_due_date``."""
+    return [Check(cid + suffix, QUESTION, name + title, 0.5, timeout=60, visibility=visibility,
+                  probe=f"{__name__}:probe_{fn}", judge=f"{__name__}:judge_{fn}", args=dict(args[fn]))
+            for cid, name, fn in PARTS]
 
 
-def _check(part: str, title: str, name: str) -> Check:
-    return Check(f"3{part}", QUESTION, f"({part}) {title}", 0.5, probe=f"{__name__}:probe_{name}",
-                 judge=f"{__name__}:judge_{name}", timeout=60)
-
-
-CHECKS = [
-    _check("a", "discriminator", "discriminator"),
-    _check("b", "generator", "generator"),
-    _check("c", "BCE losses and Adam", "losses"),
-    _check("d", "training step", "step"),
-    _check("e", "samples", "samples"),
-]
+CHECKS = checks(VISIBLE)
