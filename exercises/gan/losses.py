@@ -2,7 +2,7 @@
 """Binary cross-entropy losses of the DCGAN, on logits, and the homework's optimisers.
 
 The grader calls each loss on fixed logits (and, in its hidden check, on logits of +-30, where a
-sigmoid followed by a logarithm overflows in float32) and compares value and gradient with BCE on
+sigmoid rounds to exactly 0 or 1 in float32 and its logarithm to -inf) and compares value and gradient with BCE on
 logits, averaged over the batch. How you compute it is free (``F.binary_cross_entropy_with_logits``,
 ``nn.BCEWithLogitsLoss``, the softplus form); so is summing or averaging the discriminator's two
 halves. Losses on probabilities (``nn.BCELoss``) are accepted only from a student whose own
