@@ -245,7 +245,7 @@ def test_step_tolerance_separates_readings_and_mistakes():
 
 def test_messages_show_the_difference_they_complain_about(tmp_path):
     """A learning rate 1.1e-4 (10 % off) is refused with both numbers distinguishable in the message."""
-    sub = make_submission(tmp_path, patches={"losses.py": [("LEARNING_RATE = 1e-4", "LEARNING_RATE = 1.1e-4")]})
+    sub = make_submission(tmp_path, patches={"losses.py": [("from dlcourse.gan.spec import LEARNING_RATE", "LEARNING_RATE = 1.1e-4")]})
     r = run_check(BY_ID["3c"], sub)
     assert r.status == "partial" and "0.00011" in r.message, r.message
 

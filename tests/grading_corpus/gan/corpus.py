@@ -157,7 +157,7 @@ class Mistake:
 M = Mistake
 MISTAKES = [
     # (a) discriminator
-    M("LeakyReLU slope 0.01 (PyTorch's default)", "reference", {"model.py": [("LEAKY_SLOPE = 0.3", "LEAKY_SLOPE = 0.01")]},
+    M("LeakyReLU slope 0.01 (PyTorch's default)", "reference", {"model.py": [("from dlcourse.gan.spec import DROPOUT, LEAKY_SLOPE, NOISE_DIM", "from dlcourse.gan.spec import DROPOUT, NOISE_DIM\nLEAKY_SLOPE = 0.01")]},
       "a", ("slope 0.01", "negative_slope=0.01", "0.3")),
     M("LeakyReLU(0.2) kept from pytorch/examples", "examples_port", {"model.py": [
         ("nn.Conv2d(1, 64, 5, 2, 2),\n            nn.LeakyReLU(0.3, inplace=True)",
@@ -165,7 +165,7 @@ MISTAKES = [
       "a", ("LeakyReLU(0.2)", "pytorch/examples", "0.3")),
     M("ReLU in D", "reference", {"model.py": [(D_ACT1, CONV1 + "            nn.ReLU(),\n            nn.Dropout(DROPOUT),\n")]},
       "a", ("found ReLU", "LeakyReLU(0.3)")),
-    M("Dropout 0.5", "reference", {"model.py": [("DROPOUT = 0.3", "DROPOUT = 0.5")]}, "a", ("Dropout(0.3)", "p=0.5")),
+    M("Dropout 0.5", "reference", {"model.py": [("from dlcourse.gan.spec import DROPOUT, LEAKY_SLOPE, NOISE_DIM", "from dlcourse.gan.spec import LEAKY_SLOPE, NOISE_DIM\nDROPOUT = 0.5")]}, "a", ("Dropout(0.3)", "p=0.5")),
     M("no dropout", "reference", {"model.py": [("            nn.Dropout(DROPOUT),\n", "")]}, "a",
       ("0.0% zeroed", "add nn.Dropout(0.3)")),
     M("Dropout2d", "reference", {"model.py": [("nn.Dropout(DROPOUT)", "nn.Dropout2d(DROPOUT)")]}, "a",
@@ -189,7 +189,7 @@ MISTAKES = [
     M("D's convolutions without bias", "reference", {"model.py": [("stride=2, padding=2),", "stride=2, padding=2, bias=False),")]},
       "a", ("expected a bias",)),
     # (b) generator
-    M("LeakyReLU slope 0.01 in G", "reference", {"model.py": [("LEAKY_SLOPE = 0.3", "LEAKY_SLOPE = 0.01")]}, "b",
+    M("LeakyReLU slope 0.01 in G", "reference", {"model.py": [("from dlcourse.gan.spec import DROPOUT, LEAKY_SLOPE, NOISE_DIM", "from dlcourse.gan.spec import DROPOUT, NOISE_DIM\nLEAKY_SLOPE = 0.01")]}, "b",
       ("slope 0.01", "0.3")),
     M("ReLU in G (pytorch/examples)", "reference", {"model.py": [(G_BN128 + "            nn.LeakyReLU(LEAKY_SLOPE),\n",
                                                                   G_BN128 + "            nn.ReLU(True),\n")]},
@@ -225,9 +225,9 @@ MISTAKES = [
     M("nn.BCELoss on logits (D returns logits)", "reference", {"losses.py": [
         (D_REAL, D_REAL.replace("_with_logits", "")), (D_FAKE, D_FAKE.replace("_with_logits", ""))]},
       "c", ("probabilities", "binary_cross_entropy_with_logits")),
-    M("Adam's default lr 1e-3", "reference", {"losses.py": [("LEARNING_RATE = 1e-4", "LEARNING_RATE = 1e-3")]}, "c",
+    M("Adam's default lr 1e-3", "reference", {"losses.py": [("from dlcourse.gan.spec import LEARNING_RATE", "LEARNING_RATE = 1e-3")]}, "c",
       ("learning rate 1e-4", "default lr is 1e-3")),
-    M("lr 2e-4 (pytorch/examples)", "reference", {"losses.py": [("LEARNING_RATE = 1e-4", "LEARNING_RATE = 2e-4")]}, "c",
+    M("lr 2e-4 (pytorch/examples)", "reference", {"losses.py": [("from dlcourse.gan.spec import LEARNING_RATE", "LEARNING_RATE = 2e-4")]}, "c",
       ("learning rate 1e-4", "0.0002", "pytorch/examples")),
     M("optimisers swapped", "reference", {"losses.py": [(OPTS, OPTS.replace("generator.parameters()", "XX")
                                                          .replace("discriminator.parameters()", "generator.parameters()")
