@@ -1,35 +1,96 @@
-"""Problem 3's grader: full marks on the reference, "not implemented" on the stubs, and each check
-failing on a plausible mistake with a message that names what was expected and what was found."""
+"""Problem 3's grader: full marks on the reference and on every legitimate variant of the corpus,
+"not implemented" on the stubs, and each plausible mistake losing points with a message that names it.
+
+The corpus lives in ``tests/grading_corpus/gan/`` (see its ``corpus.py``); extend it whenever a
+verdict is found wrong.
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from conftest import reference_submission
+import torch
+import torch.nn.functional as F
 
+from dlcourse import stubs
+from dlcourse.grading import core, gan
 from dlcourse.grading.core import Submission, run_check
-from dlcourse.grading.gan import CHECKS
+from dlcourse.grading.hidden import gan as hidden
 
 REPO = Path(__file__).resolve().parents[1]
-BY_ID = {c.id: c for c in CHECKS}
+CORPUS_DIR = Path(__file__).resolve().parent / "grading_corpus" / "gan"
 STUDENT_FILES = ("model.py", "losses.py", "step.py")
+CHECKS = gan.CHECKS + hidden.CHECKS
+BY_ID = {c.id: c for c in CHECKS}
 
 
-def make_submission(tmp_path: Path, patches: dict[str, list[tuple[str, str]]] | None = None) -> Submission:
-    """A submission folder holding the reference files of gan/, with text patches applied."""
-    return reference_submission(tmp_path, "gan", STUDENT_FILES, patches)
+def _load_corpus():
+    spec = importlib.util.spec_from_file_location("gan_grading_corpus", CORPUS_DIR / "corpus.py")
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = mod  # dataclasses look their module up
+    spec.loader.exec_module(mod)
+    return mod
 
 
-def test_problem_has_five_points():
-    assert [c.id for c in CHECKS] == ["3a", "3b", "3c", "3d", "3e"]
+corpus = _load_corpus()
+
+
+def make_submission(root: Path, base: str = "reference", patches: dict | None = None) -> Submission:
+    """A ``gan/`` submission in ``root``: the files of ``base`` (the reference, or a corpus folder whose
+    missing files are the reference's), each patched by ``patches[name]`` (``[(old, new), ...]`` or a new text)."""
+    pkg = root / "gan"
+    pkg.mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    (pkg / "__init__.py").write_text("")
+    copied = {Path("gan") / name for name in STUDENT_FILES}
+    for name in STUDENT_FILES:
+        variant = CORPUS_DIR / base / name
+        if base != "reference" and variant.exists():
+            text = variant.read_text()
+        else:
+            text = stubs.relative_imports((REPO / "dlcourse" / "gan" / name).read_text(), Path("gan") / name, copied)
+        patch = (patches or {}).get(name)
+        if isinstance(patch, str):
+            text = patch
+        for old, new in patch if isinstance(patch, list) else []:
+            assert old in text, f"patch target not found in {base}/{name}: {old!r}"
+            text = text.replace(old, new)
+        (pkg / name).write_text(text)
+    return Submission(root)
+
+
+def part_checks(part: str):
+    return BY_ID[f"3{part}"], BY_ID[f"3{part}-hidden"]
+
+
+# --------------------------------------------------------------------------- the points
+
+def test_problem_has_five_points_half_visible_half_hidden():
+    assert [c.id for c in gan.CHECKS] == ["3a", "3b", "3c", "3d", "3e"]
+    assert [c.id for c in hidden.CHECKS] == ["3a-hidden", "3b-hidden", "3c-hidden", "3d-hidden", "3e-hidden"]
+    assert all(c.points == 0.5 and c.visibility == "visible" for c in gan.CHECKS)
+    assert all(c.points == 0.5 and c.visibility == "after_due_date" for c in hidden.CHECKS)
     assert sum(c.points for c in CHECKS) == 5
     assert {c.question for c in CHECKS} == {"Problem 3"}
+    assert all(c.probe and c.judge and c.func is None for c in CHECKS)
+    # a hidden check reuses a visible probe and judge (the hidden package is never loaded where student
+    # code runs) with other inputs
+    assert all(h.probe == v.probe and h.judge == v.judge and h.args != v.args
+               for v, h in zip(gan.CHECKS, hidden.CHECKS))
+
+
+def test_all_checks_collects_the_hidden_checks():
+    ids = [c.id for c in core.all_checks(["3"])]
+    assert sorted(ids) == sorted(c.id for c in CHECKS)
 
 
 def test_reference_gets_full_marks():
     results = [run_check(c, Submission(None)) for c in CHECKS]
-    assert [r.status for r in results] == ["passed"] * 5, [(r.check.id, r.message) for r in results]
+    assert [r.status for r in results] == ["passed"] * 10, [(r.check.id, r.message) for r in results]
     assert sum(r.score for r in results) == 5
 
 
@@ -37,180 +98,21 @@ def test_copied_reference_passes(tmp_path):
     """The tmp-folder mechanism itself: an unpatched copy scores full marks (so failures below are the patches)."""
     sub = make_submission(tmp_path)
     results = [run_check(c, sub) for c in CHECKS]
-    assert [r.status for r in results] == ["passed"] * 5, [(r.check.id, r.message) for r in results]
+    assert [r.status for r in results] == ["passed"] * 10, [(r.check.id, r.message) for r in results]
 
 
 def test_stubs_score_zero(generated_stubs):
-    stubs = generated_stubs
-    results = [run_check(c, Submission(stubs)) for c in CHECKS]
-    assert [r.status for r in results] == ["not implemented"] * 5, [(r.check.id, r.message) for r in results]
+    results = [run_check(c, Submission(generated_stubs)) for c in CHECKS]
+    assert [r.status for r in results] == ["not implemented"] * 10, [(r.check.id, r.message) for r in results]
     assert sum(r.score for r in results) == 0
 
 
 def test_exercises_folder_matches_generated_stubs(generated_stubs):
     """exercises/gan (what students get) is what the stub generator writes."""
-    stubs = generated_stubs
     for name in STUDENT_FILES:
         shipped = REPO / "exercises" / "gan" / name
         if shipped.exists():
-            assert shipped.read_text() == (stubs / "gan" / name).read_text(), f"exercises/gan/{name} is stale"
-
-
-SLOPE = [("LEAKY_SLOPE = 0.3", "LEAKY_SLOPE = 0.01")]
-
-MISTAKES = [
-    # (check, patches, words expected in the message)
-    ("3a", {"model.py": SLOPE}, ["slope 0.01", "negative_slope=0.01", "0.3"]),
-    ("3a", {"model.py": [("DROPOUT = 0.3", "DROPOUT = 0.5")]}, ["Dropout(0.3)", "50%", "p=0.5"]),
-    ("3a", {"model.py": [("nn.Conv2d(1, 64, kernel_size=5, stride=2, padding=2)",
-                          "nn.Conv2d(1, 64, kernel_size=3, stride=2, padding=1)")]}, ["kernel 5x5", "(3, 3)"]),
-    ("3a", {"model.py": [("            nn.Conv2d(64, 128, kernel_size=5, stride=2, padding=2),  # -> (B, 128, 7, 7)\n",
-                          "            nn.Conv2d(64, 128, kernel_size=5, stride=2, padding=2),  # -> (B, 128, 7, 7)\n"
-                          "            nn.BatchNorm2d(128),\n")]}, ["BatchNorm2d", "no BatchNorm"]),
-    ("3a", {"model.py": [("return self.head(self.features(x).flatten(1)).squeeze(1)",
-                          "return torch.sigmoid(self.head(self.features(x).flatten(1))).squeeze(1)")]},
-     ["raw logit", "sigmoid"]),
-    ("3b", {"model.py": SLOPE}, ["slope 0.01", "0.3"]),
-    ("3b", {"model.py": [("nn.ConvTranspose2d(256, 128, 5, stride=1, padding=2, bias=False)",
-                          "nn.ConvTranspose2d(256, 128, 5, stride=1, padding=2)")]}, ["no bias", "bias=False"]),
-    ("3b", {"model.py": [("nn.Tanh(),", "nn.Sigmoid(),")]}, ["Sigmoid", "tanh, not sigmoid"]),
-    ("3b", {"model.py": [("            nn.ConvTranspose2d(64, 1, 5, stride=2, padding=2, output_padding=1, bias=False),"
-                          "  # -> (B, 1, 28, 28)\n",
-                          "            nn.ConvTranspose2d(64, 1, 5, stride=2, padding=2, output_padding=1, bias=False),\n"
-                          "            nn.BatchNorm2d(1),\n")]}, ["no BatchNorm after the last layer"]),
-    ("3c", {"losses.py": [("return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))",
-                           "return F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))")]},
-     ["generator_loss", "expected", "label 1"]),
-    ("3c", {"losses.py": [("return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))",
-                           "return -F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))")]},
-     ["saturating", "non-saturating"]),
-    ("3c", {"losses.py": [("LEARNING_RATE = 1e-4", "LEARNING_RATE = 2e-4")]},
-     ["learning rate 1e-4", "0.0002", "pytorch/examples"]),
-    ("3c", {"losses.py": [("    return (torch.optim.Adam(generator.parameters(), lr=LEARNING_RATE),\n"
-                           "            torch.optim.Adam(discriminator.parameters(), lr=LEARNING_RATE))",
-                           "    return (torch.optim.Adam(discriminator.parameters(), lr=LEARNING_RATE),\n"
-                           "            torch.optim.Adam(generator.parameters(), lr=LEARNING_RATE))")]},
-     ["the other network"]),
-    ("3c", {"losses.py": [("real = F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))",
-                           "real = F.binary_cross_entropy_with_logits(real_logits, torch.zeros_like(real_logits))"),
-                          ("fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))",
-                           "fake = F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))")]},
-     ["labels are swapped"]),
-    ("3e", {"model.py": [("nn.Tanh(),", "nn.Sigmoid(),")]}, ["tanh", "both signs"]),
-    ("3e", {"model.py": [("return self.deconv(self.project(z).view(-1, 256, 7, 7))",
-                          "return self.deconv(self.project(torch.zeros_like(z)).view(-1, 256, 7, 7))")]},
-     ["barely depend on the noise"]),
-]
-
-STEP_BODY_START = "    # BEGIN SOLUTION\n    fake = generator(noise)"
-STEP_BODY_END = "    return d_loss.detach(), g_loss.detach()\n    # END SOLUTION"
-
-
-def _step_patch(body: str) -> dict:
-    ref = (REPO / "dlcourse" / "gan" / "step.py").read_text()
-    start, end = ref.index(STEP_BODY_START), ref.index(STEP_BODY_END) + len(STEP_BODY_END)
-    return {"step.py": [(ref[start:end], "    # BEGIN SOLUTION\n" + body + "    # END SOLUTION")]}
-
-
-LEAKY_STEP = """    fake = generator(noise)
-    d_loss = discriminator_loss(discriminator(real), discriminator(fake))
-    g_loss = generator_loss(discriminator(fake))
-    opt_d.zero_grad()
-    opt_g.zero_grad()
-    d_loss.backward(retain_graph=True)
-    g_loss.backward()
-    opt_d.step()
-    opt_g.step()
-    return d_loss.detach(), g_loss.detach()
-"""
-NO_ZERO_GRAD_STEP = """    fake = generator(noise)
-    d_loss = discriminator_loss(discriminator(real), discriminator(fake.detach()))
-    d_loss.backward()
-    opt_d.step()
-    g_loss = generator_loss(discriminator(fake))
-    g_loss.backward()
-    opt_g.step()
-    return d_loss.detach(), g_loss.detach()
-"""
-ALTERNATING_STEP = """    fake = generator(noise)
-    opt_d.zero_grad()
-    d_loss = discriminator_loss(discriminator(real), discriminator(fake.detach()))
-    d_loss.backward()
-    opt_d.step()
-    opt_g.zero_grad()
-    g_loss = generator_loss(discriminator(fake))
-    g_loss.backward()
-    opt_g.step()
-    return d_loss.item(), g_loss.item()
-"""
-SWAPPED_RETURN_STEP = ALTERNATING_STEP.replace("return d_loss.item(), g_loss.item()",
-                                               "return g_loss.item(), d_loss.item()")
-ONLY_D_STEP = """    fake = generator(noise)
-    opt_d.zero_grad()
-    d_loss = discriminator_loss(discriminator(real), discriminator(fake.detach()))
-    d_loss.backward()
-    opt_d.step()
-    g_loss = generator_loss(discriminator(fake))
-    return d_loss.detach(), g_loss.detach()
-"""
-
-MISTAKES += [
-    ("3d", _step_patch(LEAKY_STEP), ["discriminator's update", "detach"]),
-    ("3d", _step_patch(NO_ZERO_GRAD_STEP), ["accumulate", "zero_grad"]),
-    ("3d", _step_patch(SWAPPED_RETURN_STEP), ["returned losses", "discriminator first"]),
-    ("3d", _step_patch(ONLY_D_STEP), ["generator's weights are unchanged"]),
-]
-
-
-@pytest.mark.parametrize("check_id,patches,words", MISTAKES,
-                         ids=[f"{m[0]}-{i}" for i, m in enumerate(MISTAKES)])
-def test_check_fails_on_plausible_mistake(tmp_path, check_id, patches, words):
-    r = run_check(BY_ID[check_id], make_submission(tmp_path, patches))
-    assert r.status == "failed", (r.status, r.message)
-    assert r.score == 0
-    missing = [w for w in words if w not in r.message]
-    assert not missing, f"message lacks {missing}: {r.message}"
-
-
-ACCEPTED = [
-    # readings the homework leaves open: the grader must accept them
-    ("3b", {"model.py": [("            nn.BatchNorm1d(7 * 7 * 256),\n            nn.LeakyReLU(LEAKY_SLOPE),\n", "")]},
-     "without BatchNorm"),
-    ("3b", {"model.py": [("            nn.BatchNorm1d(7 * 7 * 256),\n            nn.LeakyReLU(LEAKY_SLOPE),\n", ""),
-                         ("        self.deconv = nn.Sequential(\n",
-                          "        self.deconv = nn.Sequential(\n            nn.BatchNorm2d(256),\n"
-                          "            nn.LeakyReLU(LEAKY_SLOPE),\n")]}, "with BatchNorm"),
-    ("3c", {"losses.py": [("    return real + fake\n", "    return (real + fake) / 2\n")]}, "correct"),
-    ("3d", _step_patch(ALTERNATING_STEP), "alternating"),
-    ("3a", {"model.py": [("return self.head(self.features(x).flatten(1)).squeeze(1)",
-                          "return self.head(self.features(x).permute(0, 2, 3, 1).flatten(1))")]}, "correct"),
-]
-
-
-@pytest.mark.parametrize("check_id,patches,word", ACCEPTED, ids=[f"{a[0]}-ok{i}" for i, a in enumerate(ACCEPTED)])
-def test_check_accepts_other_readings(tmp_path, check_id, patches, word):
-    r = run_check(BY_ID[check_id], make_submission(tmp_path, patches))
-    assert r.status == "passed", r.message
-    assert word in r.message
-
-
-def test_functional_activations_are_graded_like_modules(tmp_path):
-    """F.leaky_relu in forward (no nn.LeakyReLU module) is seen by behaviour: 0.3 passes, the default fails."""
-    functional = [("            nn.LeakyReLU(LEAKY_SLOPE),\n            nn.Dropout(DROPOUT),\n",
-                   "            nn.Dropout(DROPOUT),\n")]
-    ok = make_submission(tmp_path / "ok", {"model.py": functional + [
-        ("nn.Dropout(DROPOUT),\n", "nn.Dropout(DROPOUT), Act(),\n")] + [
-        ("class Discriminator(nn.Module):", "class Act(nn.Module):\n    def forward(self, x):\n"
-                                            "        return torch.nn.functional.leaky_relu(x, 0.3)\n\n\n"
-                                            "class Discriminator(nn.Module):")]})
-    assert run_check(BY_ID["3a"], ok).status == "passed"
-    bad = make_submission(tmp_path / "bad", {"model.py": functional + [
-        ("nn.Dropout(DROPOUT),\n", "nn.Dropout(DROPOUT), Act(),\n")] + [
-        ("class Discriminator(nn.Module):", "class Act(nn.Module):\n    def forward(self, x):\n"
-                                            "        return torch.nn.functional.leaky_relu(x)\n\n\n"
-                                            "class Discriminator(nn.Module):")]})
-    r = run_check(BY_ID["3a"], bad)
-    assert r.status == "failed" and "slope 0.01" in r.message, r.message
+            assert shipped.read_text() == (generated_stubs / "gan" / name).read_text(), f"exercises/gan/{name} is stale"
 
 
 def test_missing_file_is_reported(tmp_path):
@@ -218,3 +120,140 @@ def test_missing_file_is_reported(tmp_path):
     (tmp_path / "gan" / "step.py").unlink()
     r = run_check(BY_ID["3d"], sub)
     assert r.status == "failed" and "does not exist" in r.message
+
+
+PROBES_WITHOUT_REFERENCE = """
+import importlib.abc, sys
+from pathlib import Path
+
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name in ("dlcourse.gan.model", "dlcourse.gan.losses", "dlcourse.gan.step") or \
+                name.startswith("dlcourse.grading.hidden"):
+            raise ImportError(f"a probe imported {name}")
+
+from dlcourse.grading import gan
+from dlcourse.grading.core import Submission
+from dlcourse.grading.hidden import gan as hidden
+
+checks = gan.CHECKS + hidden.CHECKS
+for name in [m for m in sys.modules if m.startswith("dlcourse.grading.hidden")]:
+    del sys.modules[name]
+sys.meta_path.insert(0, Block())
+for check in checks:
+    check.resolve()(Submission(Path(sys.argv[1])))
+print("ok")
+"""
+
+
+def test_probes_never_import_the_reference_parts(tmp_path):
+    """The probes use the student's files and grader-side fixtures only, never the reference parts nor the
+    hidden checks (run here on a copy of the reference)."""
+    make_submission(tmp_path)
+    out = subprocess.run([sys.executable, "-c", PROBES_WITHOUT_REFERENCE, str(tmp_path)], capture_output=True,
+                         text=True, cwd=REPO, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
+
+
+# --------------------------------------------------------------------------- the corpus
+
+@pytest.mark.parametrize("variant", corpus.VARIANTS, ids=[v.folder for v in corpus.VARIANTS])
+def test_legitimate_variant(tmp_path, variant):
+    sub = make_submission(tmp_path, variant.folder)
+    for c in CHECKS:
+        r = run_check(c, sub)
+        part = c.id[1]
+        if part in variant.fails:
+            assert r.status != "passed" and r.score == 0, (c.id, r.status, r.message)
+            missing = [w for w in variant.fails[part] if w not in r.message]
+            assert not missing, f"{c.id}: message lacks {missing}: {r.message}"
+        else:
+            assert r.status == "passed", (variant.folder, c.id, r.message)
+
+
+@pytest.mark.parametrize("name,base,patches,part", corpus.ACCEPTED, ids=[a[0] for a in corpus.ACCEPTED])
+def test_accepted_reading(tmp_path, name, base, patches, part):
+    sub = make_submission(tmp_path, base, patches)
+    for c in part_checks(part):
+        r = run_check(c, sub)
+        assert r.status == "passed", (name, c.id, r.message)
+
+
+@pytest.mark.parametrize("m", corpus.MISTAKES, ids=[m.name for m in corpus.MISTAKES])
+def test_mistake_fails_with_a_message_that_names_it(tmp_path, m):
+    sub = make_submission(tmp_path, m.base, m.patches)
+    visible, hidden_check = (run_check(c, sub) for c in part_checks(m.part))
+    if m.hidden_only:
+        assert visible.status == "passed", visible.message
+    for r in ([hidden_check] if m.hidden_only else [visible, hidden_check]):
+        assert r.status in ("failed", "partial") and r.score < r.check.points, (r.check.id, r.status, r.message)
+        missing = [w for w in m.words if w not in r.message]
+        assert not missing, f"{r.check.id}: message lacks {missing}: {r.message}"
+
+
+def test_corpus_covers_every_part():
+    parts = {m.part for m in corpus.MISTAKES}
+    assert parts == set(corpus.PARTS)
+    assert len(corpus.MISTAKES) >= 40 and len(corpus.VARIANTS) + len(corpus.ACCEPTED) >= 14
+
+
+# --------------------------------------------------------------------------- the tolerances, from evidence
+
+def _leaky_variants(x):
+    return [F.leaky_relu(x, 0.3), torch.nn.LeakyReLU(0.3)(x.clone()), torch.where(x > 0, x, 0.3 * x),
+            torch.maximum(x, 0.3 * x), x.clamp(min=0) + 0.3 * x.clamp(max=0)]
+
+
+def test_function_tolerance_separates_legitimate_from_mistaken():
+    x = torch.randn(16, 64, 14, 14, generator=torch.Generator().manual_seed(0))
+    legit = max(gan.fit(x.double(), y.double(), lambda a: F.leaky_relu(a, 0.3)) for y in _leaky_variants(x))
+    nearest_mistake = gan.fit(x.double(), F.leaky_relu(x, 0.25).double(), lambda a: F.leaky_relu(a, 0.3))
+    assert legit < gan.FN_TOL / 100 < gan.FN_TOL * 100 < nearest_mistake, (legit, nearest_mistake)
+
+
+def test_loss_tolerance_separates_legitimate_from_mistaken():
+    r, f = torch.tensor(gan.REAL_LOGITS), torch.tensor(gan.FAKE_LOGITS)
+    ones, zeros = torch.ones_like(r), torch.zeros_like(f)
+    ref = (F.binary_cross_entropy_with_logits(r, ones) + F.binary_cross_entropy_with_logits(f, zeros)).item()
+
+    def tf_style(x, z):
+        return (x.clamp(min=0) - x * z + torch.log1p(torch.exp(-x.abs()))).mean()
+
+    legit = [torch.nn.BCEWithLogitsLoss()(r, ones) + torch.nn.BCEWithLogitsLoss()(f, zeros),
+             F.softplus(-r).mean() + F.softplus(f).mean(), tf_style(r, ones) + tf_style(f, zeros),
+             -(F.logsigmoid(r).mean() + F.logsigmoid(-f).mean()),
+             F.binary_cross_entropy(torch.sigmoid(r), ones) + F.binary_cross_entropy(torch.sigmoid(f), zeros)]
+    spread = max(abs(v.item() - ref) / ref for v in legit)
+    smoothing = (F.binary_cross_entropy_with_logits(r, torch.full_like(r, 0.9))
+                 + F.binary_cross_entropy_with_logits(f, zeros)).item()
+    assert spread < gan.LOSS_RTOL / 10 and abs(smoothing - ref) / ref > gan.LOSS_RTOL * 100, (spread, smoothing)
+
+
+def test_step_tolerance_separates_readings_and_mistakes():
+    """Between D-then-G and simultaneous updates, and the leaks, gradients differ far beyond GRAD_RTOL."""
+    real, noise = gan.fixture_batches(0, (6,))[0]
+    g, d = gan.fixture_nets(0)
+    gp, dp = [p.detach() for p in g.parameters()], [p.detach() for p in d.parameters()]
+    c0 = gan.step_candidates(0, gp, dp, real, noise, 0.1, None, None)
+    c = gan.step_candidates(0, gp, dp, real, noise, 0.1, c0["D"]["simultaneous"], c0["G"]["simultaneous"])
+    gaps = [gan.rel_diff(c["G"]["D first"], c["G"]["simultaneous"]),
+            gan.rel_diff(c["D"]["G first"], c["D"]["simultaneous"]),
+            gan.rel_diff(c["G"]["leak: discriminator_loss"], c["G"]["simultaneous"]),
+            gan.rel_diff(c["D"]["leak: generator_loss"], c["D"]["simultaneous"])]
+    assert min(gaps) > 100 * gan.GRAD_RTOL, gaps
+
+
+def test_messages_show_the_difference_they_complain_about(tmp_path):
+    """A learning rate 1.1e-4 (10 % off) is refused with both numbers distinguishable in the message."""
+    sub = make_submission(tmp_path, patches={"losses.py": [("from dlcourse.gan.spec import LEARNING_RATE", "LEARNING_RATE = 1.1e-4")]})
+    r = run_check(BY_ID["3c"], sub)
+    assert r.status == "partial" and "0.00011" in r.message, r.message
+
+
+def test_judges_do_not_touch_the_graders_random_state():
+    obs = core.decode_observations(core.encode_observations(gan.probe_step(Submission(None))))
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    gan.judge_step(obs)
+    assert torch.equal(before, torch.get_rng_state())
+

@@ -1,4 +1,15 @@
-"""Binary cross-entropy losses of the DCGAN, on logits, and the homework's optimisers."""
+"""Binary cross-entropy losses of the DCGAN, on logits, and the homework's optimisers.
+
+The grader calls each loss on fixed logits (and, in its hidden check, on logits of +-30, where a
+sigmoid rounds to exactly 0 or 1 in float32 and its logarithm to -inf) and compares value and gradient with BCE on
+logits, averaged over the batch. How you compute it is free (``F.binary_cross_entropy_with_logits``,
+``nn.BCEWithLogitsLoss``, the softplus form); so is summing or averaging the discriminator's two
+halves. Losses on probabilities (``nn.BCELoss``) are accepted only from a student whose own
+discriminator ends in a sigmoid (a choice part (a) charges once); with a discriminator that returns
+logits they are a mismatch. For Adam the grader checks the type (not AdamW, no weight decay), the
+parameters each optimiser holds and, by one step on known gradients, the learning rate; betas are
+free (pytorch/examples' ``(0.5, 0.999)`` is fine).
+"""
 
 from __future__ import annotations
 

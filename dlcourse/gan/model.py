@@ -10,6 +10,20 @@ what follows the dense layer; like the Keras tutorial it comes from, we use Batc
 (the grader accepts either reading). Parameter counts: G 2,305,472, D 212,865.
 
 Note the slope: 0.3 is Keras's default for LeakyReLU; PyTorch's default is 0.01.
+
+What the grader looks at, and the freedom you have: it runs your networks with forward hooks and
+judges what they *do*, not how the code is spelled. The layers with weights are recognised with
+``isinstance`` (a subclass of ``nn.Conv2d``, say a "Conv2dSame", is a convolution), in the order
+they are called; what happens between two of them is judged by its effect on the values. So layers
+may be attributes or ``nn.Sequential`` entries; activations and dropout may be modules or
+functions in ``forward`` (``F.dropout(x, 0.3, training=self.training)``); dropout may come before or
+after the LeakyReLU; flattening, reshaping and permuting (e.g. channels-last, as in Keras) are free;
+D's convolutions may use ``padding=2`` or Keras "same" padding (``nn.ZeroPad2d((1, 2, 1, 2))`` or
+``F.pad`` with a padding-0 convolution); the transposed convolutions may crop their output as
+TensorFlow's "same" does; BatchNorm's ``eps`` and ``momentum`` and the weight initialisation are
+yours. After G's dense layer the grader accepts nothing, LeakyReLU(0.3), or BatchNorm (1d on 12544
+or 2d on 256 features) then LeakyReLU(0.3). D may return ``(B,)`` or ``(B, 1)`` logits, but logits:
+a final sigmoid costs part (a), and only part (a).
 """
 
 from __future__ import annotations
@@ -21,7 +35,7 @@ from dlcourse.gan.spec import DROPOUT, LEAKY_SLOPE, NOISE_DIM
 
 
 class Discriminator(nn.Module):
-    """``(B, 1, 28, 28)`` images in ``[-1, 1]`` -> ``(B,)`` logits (real > 0)."""
+    """``(B, 1, 28, 28)`` images in ``[-1, 1]`` -> ``(B,)`` logits (real > 0), not probabilities: no final sigmoid."""
 
     def __init__(self) -> None:
         super().__init__()

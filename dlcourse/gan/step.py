@@ -3,7 +3,19 @@
 The generator makes a batch from fresh noise; the discriminator scores real and generated images;
 each network's gradient is taken from its own loss on that same forward pass, then both optimisers
 step. (The other common reading, pytorch/examples' dcgan, updates D first and re-scores the fakes
-with the updated D for G's step; the grader accepts both.)
+with the updated D for G's step; the grader accepts both, and G first then D too.)
+
+How the grader runs your step: on its own small generator and discriminator (logits out), with
+plain-SGD optimisers that record the gradient each ``step()`` used, and with correct logit losses
+in place of your ``discriminator_loss`` / ``generator_loss``, so a mistake in ``losses.py`` or in
+your model costs those parts, not this one. It calls the step two or three times (the last batch
+may be smaller) and checks that each network was updated once, by its own optimiser, with the
+gradient of its own loss (the fakes detached for D, no gradients left over from the previous call);
+that the step used the ``noise`` passed in, changed no module mode (``.train()``/``.eval()``) and no
+dtype, and that it returned ``(d_loss, g_loss)`` as detached 0-d tensors without reading a value on
+the host (``.item()``, ``float()``, ``print``). Gradients by ``backward()`` or ``torch.autograd.grad``,
+``zero_grad`` on the optimiser or on the module, one discriminator call on ``cat([real, fake])``:
+all yours.
 """
 
 from __future__ import annotations
