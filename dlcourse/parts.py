@@ -94,9 +94,22 @@ def _fingerprint(files: list[Path]) -> str:
     return h.hexdigest()[:12]
 
 
+#: Why :func:`reference` fails in the student release, which ships without the reference's parts.
+NO_REFERENCE = ("this copy of dlcourse has no reference implementation (it is the students' release): run your "
+                "own parts instead - parts.mine({problem!r}) in a notebook, --submission exercises on the "
+                "command line")
+
+
+def has_reference(problem: str) -> bool:
+    """Whether the reference's part modules of ``problem`` are installed (not in the students' release)."""
+    _check_problem(problem)
+    return all(importlib.util.find_spec(f"{REFERENCE_PACKAGE}.{problem}.{m}") is not None for m in MODULES[problem])
+
+
 def reference(problem: str) -> Parts:
     """The reference implementation's parts of ``problem`` (``"minimax"``, ``"clip"`` or ``"gan"``)."""
-    _check_problem(problem)
+    if not has_reference(problem):
+        raise ConfigError(NO_REFERENCE.format(problem=problem))
     modules = {m: importlib.import_module(f"{REFERENCE_PACKAGE}.{problem}.{m}") for m in MODULES[problem]}
     files = [Path(mod.__file__) for mod in modules.values()]
     return Parts(problem, "reference", modules, _fingerprint(files))
@@ -165,8 +178,11 @@ def _where(exc: BaseException, folder: Path) -> str:
 
 
 def load(problem: str, submission: str | os.PathLike | None = None) -> Parts:
-    """The parts of ``problem``: the reference when ``submission`` is ``None``, else that folder's."""
-    return reference(problem) if submission is None else from_folder(submission, problem)
+    """The parts of ``problem``: that folder's, or with ``submission=None`` the reference's - or, in
+    the students' release, which has no reference, the student's own (:func:`mine`)."""
+    if submission is not None:
+        return from_folder(submission, problem)
+    return reference(problem) if has_reference(problem) else mine(problem)
 
 
 def find_submission(problem: str, start: str | os.PathLike | None = None) -> Path:

@@ -165,3 +165,18 @@ def test_notebooks_find_the_submission_from_where_they_run(tmp_path, monkeypatch
     monkeypatch.setenv(parts.ENV_VAR, str(sub))
     assert parts.mine("clip").source == str(sub)
     assert os.environ[parts.ENV_VAR] == str(sub)
+
+
+def test_without_the_reference_the_students_parts_run(tmp_path, monkeypatch):
+    """The students' release ships no reference parts: the CLI's default is then the student's own."""
+    sub = _submission(tmp_path / "exercises")
+    monkeypatch.chdir(sub)
+    monkeypatch.delenv(parts.ENV_VAR, raising=False)
+    real = parts.importlib.util.find_spec
+    monkeypatch.setattr(parts.importlib.util, "find_spec",
+                        lambda name, *a: None if name.startswith("dlcourse.gan.") else real(name, *a))
+    assert not parts.has_reference("gan") and parts.has_reference("clip")
+    with pytest.raises(ConfigError, match=r"no reference implementation .* parts.mine\('gan'\)"):
+        parts.reference("gan")
+    assert parts.load("gan").source == str(sub)
+    assert parts.load("clip").is_reference
