@@ -146,15 +146,16 @@ def read_folder(folder: Path, dest: Path) -> list[str]:
 @functools.cache
 def expected_files() -> dict[str, frozenset[str]]:
     """``{"gan/model.py": its words, ...}``: the files a submission holds, from the reference, with the
-    words (identifiers and docstring words) that tell files of the same name apart (:func:`_words`)."""
-    from dlcourse import stubs
+    words (identifiers and docstring words) that tell files of the same name apart (:func:`_words`).
+
+    The students' copy has no reference: there the names come from :data:`dlcourse.parts.MODULES`, without
+    words, so a student can check a submission.zip before uploading it (flat files of a shared name are
+    then refused, not placed)."""
+    from dlcourse import parts, stubs
 
     out = {rel.as_posix(): _words((stubs.PACKAGE_DIR / rel).read_text(encoding="utf-8"))
            for rel in stubs.solution_modules()}
-    if not out:
-        raise DlcourseError("this dlcourse installation has no reference solution modules, so it cannot tell which "
-                            "files a submission should hold: grade with the instructor's package (the autograder's).")
-    return out
+    return out or {f"{p}/{m}.py": frozenset() for p, mods in parts.MODULES.items() for m in mods}
 
 
 def _words(source: str) -> frozenset[str]:
@@ -185,7 +186,8 @@ def _which(source: str, candidates: list[str], expected: dict[str, frozenset[str
 def _defining(rel: str) -> set[str]:
     from dlcourse import stubs
 
-    return _defined_names((stubs.PACKAGE_DIR / rel).read_text(encoding="utf-8"))
+    path = stubs.PACKAGE_DIR / rel
+    return _defined_names(path.read_text(encoding="utf-8")) if path.is_file() else set()  # none: students' copy
 
 
 def _plain_name(name: str) -> str:
@@ -229,7 +231,8 @@ def layout(src: Path, dest: Path) -> list[str]:
             target = _which(f.read_text(encoding="utf-8", errors="replace"), candidates, expected)
             if target is None:
                 raise Refused(f"could not tell where {f.relative_to(src).as_posix()} belongs: "
-                              + " or ".join(f"{c} (defines {', '.join(sorted(_defining(c)))})" for c in candidates)
+                              + " or ".join(c + (f" (defines {', '.join(sorted(d))})" if (d := _defining(c)) else "")
+                                             for c in candidates)
                               + ". Hint: hand in the submission.zip that `dlcourse submit` writes (files inside "
                               "their problem folders).")
         if target in placed:
