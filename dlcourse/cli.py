@@ -1,4 +1,4 @@
-"""The ``dlcourse`` command: ``data | minimax | gan | clip | grade | exercises``.
+"""The ``dlcourse`` command: ``data | minimax | gan | clip | grade | exercises | release``.
 
 Each problem package adds its own sub-commands in ``dlcourse/<problem>/cli.py`` through a
 ``register(subparsers)`` function; those modules import torch only inside their handlers, so
@@ -18,6 +18,8 @@ from dlcourse import __version__
 from dlcourse.errors import DlcourseError
 
 PROBLEM_CLIS = ("dlcourse.minimax.cli", "dlcourse.clip.cli", "dlcourse.gan.cli")
+#: `dlcourse release` (instructors): not in the students' copy, which has no reference to release.
+RELEASE_CLI = "dlcourse.release.cli"
 
 
 def _data_fetch(args: argparse.Namespace) -> int:
@@ -82,6 +84,12 @@ def _grade(args: argparse.Namespace) -> int:
         return _grade_batch(args, checks)
     if args.csv:
         raise DlcourseError("--csv writes a class gradebook: use it with --batch DIR.")
+    if args.reference:
+        from dlcourse import parts
+
+        if not all(parts.has_reference(problem) for problem in parts.MODULES):
+            raise DlcourseError("this copy of dlcourse has no reference implementation (it is the students' release): "
+                                "grade your own code with `dlcourse grade exercises`.")
     root = None if args.reference else Path(args.path)
     if root is not None and not root.exists():
         raise DlcourseError(f"{root} does not exist: pass your exercises folder (default: ./exercises), a "
@@ -200,11 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--repo", help="repository root (default: the checkout dlcourse is imported from)")
     e.set_defaults(func=_exercises)
 
-    for modname in PROBLEM_CLIS:
+    for modname in (*PROBLEM_CLIS, RELEASE_CLI):
         try:
             mod = importlib.import_module(modname)
         except ModuleNotFoundError as err:
-            if err.name == modname:
+            if err.name in (modname, modname.rpartition(".")[0]):  # that module or its package is absent
                 continue
             raise
         mod.register(sub)
