@@ -19,6 +19,12 @@ keywords and ``self`` not counted: ``loss.backward()``, ``with torch.no_grad():`
 ``fake = generator(noise)``, ``nn.BatchNorm2d(64),``, ``\\begin{aligned}``. Such idioms occur in
 any PyTorch code (the harness's trainers, the grader's fixtures) and alone give nothing away.
 Everything else is looked for, comments and prose included.
+
+What a line scan cannot see: the same computation written with other names or split differently.
+A visible check computes its expected values where the student runs ``pytest exercises``, so its
+grader-side code may restate an answer (the CLIP step check's ``GraderLoss`` is the symmetric
+InfoNCE loss with ``logits`` for ``logits_per_image``); only shipping expected values instead of the
+code that computes them would close that.
 """
 
 from __future__ import annotations
