@@ -264,6 +264,7 @@ def by_number(results: dict) -> dict[str, dict]:
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(os.geteuid() != 0, reason="setup.sh restricts the reference only when run as root (as on Gradescope)")
 def test_bundle_setup_hides_the_reference(autograder):
     site = next((autograder / "venv").rglob("site-packages/dlcourse"))
     for path in (site / "gan" / "step.py", site / "grading" / "hidden", autograder / "source"):
