@@ -14,18 +14,19 @@ from dlcourse.minimax import analysis
 from dlcourse.minimax.convergence import gd_reaches_saddle, gda_convergence_interval
 from dlcourse.minimax.dynamics import (
     METHOD_KEYS,
-    alternating_gda_step,
+    alternating,
     distance_to,
     empirical_rate,
     extragradient,
-    optimistic_gda_step,
+    optimistic,
     run,
 )
 from dlcourse.minimax.functions import QuadraticGame, bilinear_game, get_game, homework_game, separable_game
 from dlcourse.minimax.saddle import classify_critical_point, critical_point
 from dlcourse.minimax.steps import gd_step, gda_closed_form, gda_step
 
-extragradient_step = extragradient(gda_step)
+extragradient_step, alternating_gda_step, optimistic_gda_step = (extragradient(gda_step), alternating(gda_step),
+                                                                 optimistic(gda_step))
 
 ETA = analysis.ETA
 HW, XY = homework_game(), bilinear_game()

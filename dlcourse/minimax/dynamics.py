@@ -10,7 +10,7 @@ Methods (x minimizes, y maximizes; ``F(z) = (df/dx, -df/dy)`` is the direction b
 
 The homework's two steps (``gda``, ``gd``) are parts (:mod:`dlcourse.parts`): the student's or the
 reference's ``minimax/steps.py``, whichever :func:`methods` is given; the others are beyond the
-homework and live here (extragradient takes its look-ahead with the given ``gda`` step). Every step
+homework and live here, each built on the given ``gda`` step (:class:`FixedGradient`). Every step
 uses arithmetic only, so :mod:`dlcourse.minimax.analysis` can feed it sympy symbols and read off the
 update matrix.
 """
@@ -28,12 +28,34 @@ from dlcourse import parts as partslib
 from dlcourse.errors import ConfigError
 
 
-def alternating_gda_step(game, x, y, eta):
-    """Alternating GDA: x moves first, then y ascends at the *new* x. ``x, y`` -> same shape."""
-    gx, _ = game.grad(x, y)
-    x_new = x - eta * gx
-    _, gy = game.grad(x_new, y)
-    return x_new, y + eta * gy
+class FixedGradient:
+    """A stand-in game whose gradient is ``(gx, gy)`` wherever it is asked.
+
+    The methods beyond the homework are GDA steps taken with another gradient than the one at the
+    current point (a look-ahead's, a mix of the current and the previous one, ...): each is the
+    given ``gda_step`` applied to a ``FixedGradient``, so the update rule itself is written once,
+    in the step the homework asks for.
+    """
+
+    def __init__(self, gx, gy) -> None:
+        self.gx, self.gy = gx, gy
+
+    def grad(self, x, y):
+        return self.gx, self.gy
+
+
+def alternating(gda_step: Callable) -> Callable:
+    """Alternating GDA built on ``gda_step``: x moves first, then y ascends at the *new* x.
+    The returned step maps ``x, y`` to the same shape."""
+
+    def alternating_gda_step(game, x, y, eta):
+        gx, _ = game.grad(x, y)
+        x_new, _ = gda_step(FixedGradient(gx, 0), x, y, eta)
+        _, gy = game.grad(x_new, y)
+        _, y_new = gda_step(FixedGradient(0, gy), x, y, eta)
+        return x_new, y_new
+
+    return alternating_gda_step
 
 
 def extragradient(gda_step: Callable) -> Callable:
@@ -42,18 +64,21 @@ def extragradient(gda_step: Callable) -> Callable:
 
     def extragradient_step(game, x, y, eta):
         x_half, y_half = gda_step(game, x, y, eta)
-        gx, gy = game.grad(x_half, y_half)
-        return x - eta * gx, y + eta * gy
+        return gda_step(FixedGradient(*game.grad(x_half, y_half)), x, y, eta)
 
     return extragradient_step
 
 
-def optimistic_gda_step(game, x, y, x_prev, y_prev, eta):
-    """Optimistic GDA: z' = z - 2 eta F(z) + eta F(z_prev), i.e. GDA plus a correction by the change of
-    the gradient since the last step. ``x, y, x_prev, y_prev`` -> ``(x_new, y_new)``, same shape."""
-    gx, gy = game.grad(x, y)
-    px, py = game.grad(x_prev, y_prev)
-    return x - 2 * eta * gx + eta * px, y + 2 * eta * gy - eta * py
+def optimistic(gda_step: Callable) -> Callable:
+    """Optimistic GDA built on ``gda_step``: z' = z - 2 eta F(z) + eta F(z_prev), i.e. a GDA step with
+    the gradient extrapolated from the last two points. The returned step maps
+    ``x, y, x_prev, y_prev`` to ``(x_new, y_new)``, same shape."""
+
+    def optimistic_gda_step(game, x, y, x_prev, y_prev, eta):
+        (gx, gy), (px, py) = game.grad(x, y), game.grad(x_prev, y_prev)
+        return gda_step(FixedGradient(2 * gx - px, 2 * gy - py), x, y, eta)
+
+    return optimistic_gda_step
 
 
 @dataclass(frozen=True)
@@ -88,10 +113,10 @@ def methods(parts: partslib.Parts | None = None) -> dict[str, Method]:
 def _build(steps) -> dict[str, Method]:
     return {m.key: m for m in (
         Method("gda", "simultaneous GDA", steps.gda_step),
-        Method("alt-gda", "alternating GDA", alternating_gda_step),
+        Method("alt-gda", "alternating GDA", alternating(steps.gda_step)),
         Method("gd", "plain GD on both", steps.gd_step),
         Method("eg", "extragradient", extragradient(steps.gda_step)),
-        Method("ogda", "optimistic GDA", optimistic_gda_step, memory=True),
+        Method("ogda", "optimistic GDA", optimistic(steps.gda_step), memory=True),
     )}
 
 

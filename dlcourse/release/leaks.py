@@ -196,9 +196,6 @@ KNOWN: tuple[Known, ...] = (
             "(_simulate) and its hints quote the forward and loss lines")
       for t in ("image_emb, text_emb, scale = model(images, text)", "loss = loss_fn(image_emb, text_emb, scale)",
                 "model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)")),
-    *(Known("dlcourse/minimax/dynamics.py", t, "the harness's extragradient and optimistic GDA steps spell out a GDA "
-            "update (extragradient could call the student's gda_step with the look-ahead gradient instead)")
-      for t in ("gx, gy = game.grad(x, y)", "return x - eta * gx, y + eta * gy")),
 )
 
 
