@@ -216,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
                 continue
             raise
         mod.register(sub)
+    from dlcourse import submit
+
+    submit.register(sub)
     return p
 
 
