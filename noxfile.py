@@ -7,6 +7,8 @@ shared environment's executables.
 
     nox -s docs        build the book (quick profile) into docs/_build/html
     nox -s tests       unit tests, grader self-tests, stub sync check, then nbval on the notebooks
+    nox -s book_check  open every built page in headless Chromium (offline rendering), and hand in
+                       the book's executed notebooks with `dlcourse submit`
 """
 
 from __future__ import annotations
@@ -119,6 +121,18 @@ def docs(session: nox.Session) -> None:
     run(session, env, "sphinx-build", "-W", "--keep-going", "-b", builder, "docs", f"docs/_build/{builder}")
     prune_older(ROOT / "docs" / ".jupyter_cache", keep=KEEP_OLDER + 1)  # the newest is this build's
     session.log(f"book: {ROOT / 'docs' / '_build' / builder / 'index.html'}")
+
+
+@nox.session(python=False)
+def book_check(session: nox.Session) -> None:
+    """The built book in headless Chromium: every page offline (tests/test_book_browser.py)."""
+    env = shared_env(session)
+    book = ROOT / "docs" / "_build" / "html"
+    if not (book / "index.html").is_file():
+        session.error(f"no book in {book}: build it first with `nox -s docs`")
+    env["DLCOURSE_BOOK"] = str(book)
+    run(session, env, "python", "-m", "pytest", "tests/test_book_browser.py", "-q", "-ra", "-p", "no:cacheprovider",
+        *session.posargs)
 
 
 @nox.session(python=False)

@@ -14,9 +14,10 @@
 
 Why a hand-written client instead of Playwright or Selenium: the pipe needs only the standard
 library (no port, no websocket package), and every student who runs ``dlcourse submit`` would
-otherwise install a ~45 MB driver package with its own Node.js runtime for five protocol calls
-(create a page, navigate, evaluate, print to PDF, screenshot). ``playwright install`` cannot fetch
-its browsers offline in any case; the Debian ``chromium`` package is what runs here. POSIX only
+otherwise install Playwright (a 53 MB wheel, 168 MB installed, with its own Node.js runtime) for
+six protocol calls: create a page, navigate, evaluate, print to PDF, screenshot, close.
+``playwright install`` cannot fetch its browsers offline ("Download failure") in any case; a
+system Chromium or Chrome is what runs. POSIX only
 (the pipe is set up on fds 3 and 4 of the child); on Windows use WSL.
 """
 
