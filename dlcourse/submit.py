@@ -355,10 +355,11 @@ def submit(notebooks: list[Path] | None = None, *, out: Path = Path("submission.
         except Exception as e:  # nbformat raises several types for a damaged file
             raise DlcourseError(f"{path} is not a readable notebook ({type(e).__name__}: {e}); "
                                 "open it in Jupyter and save it again") from e
-        problems += notebook_problems(nb, path.name)
+        problems += notebook_problems(nb, path.as_posix())
         code = [c for c in nb.cells if c.cell_type == "code" and "".join(c.source).strip()]
         counts = [c.get("execution_count") for c in code]
-        executed = "1…n in order" if counts == list(range(1, len(code) + 1)) else "NOT in order"
+        executed = ("1, 2, …, n in order" if counts == list(range(1, len(code) + 1)) else
+                    "never executed" if all(n is None for n in counts) else "OUT OF ORDER")
         loaded.append((path, nb))
         infos.append((path, {"cells": len(code), "executed": executed, "sha256": hashlib.sha256(raw).hexdigest()}))
 
@@ -366,7 +367,7 @@ def submit(notebooks: list[Path] | None = None, *, out: Path = Path("submission.
     if problems and not force:
         raise SubmissionRefused(problems)
 
-    labels = {str(k): p.name for k, (p, _) in enumerate(loaded, 1)}
+    labels = {str(k): p.as_posix() for k, (p, _) in enumerate(loaded, 1)}
     cover = cover_markdown(about, infos, hashlib.sha256(zipped).hexdigest(), problems)
     merged = merge(loaded, cover)
     pdf, render_problems = render_pdf(merged, [p.parent.resolve() for p, _ in loaded], name=about.name,
