@@ -108,19 +108,44 @@ def copy_mathjax(app, exc) -> None:
             shutil.copy2(src / part, dst / part)
 
 
+def executed_notebook(app, pagename: str):
+    """The notebook of page ``pagename`` with its outputs, or ``None`` for a page that is no notebook.
+
+    MyST-NB writes each notebook page to ``jupyter_execute/``, but on a cache hit it writes the
+    notebook as read, without the outputs (myst_nb.sphinx_: it saves its own ``notebook``, not the
+    client's merged copy); the outputs are merged from the execution cache here.
+    """
+    import nbformat
+
+    path = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
+    if not path.is_file():
+        return None
+    nb = nbformat.read(path, as_version=4)
+    if app.config.nb_execution_mode == "cache":
+        from jupyter_cache import get_cache
+
+        try:
+            _, nb = get_cache(app.config.nb_execution_cache_path).merge_match_into_notebook(nb)
+        except KeyError:  # not in the cache: leave the notebook as MyST-NB wrote it
+            pass
+    return nb
+
+
 def offer_notebook(app, pagename, templatename, context, doctree) -> None:
     """Offer a notebook page's executed ``.ipynb`` in the theme's download menu.
 
     sphinx-book-theme only does this when launch buttons (Binder, Colab) are configured; the book
-    has none, so the executed notebook MyST-NB wrote to ``jupyter_execute/`` is copied to
-    ``_sources/`` here, before the theme builds its buttons (priority 501).
+    has none, so the executed notebook is written to ``_sources/`` here, before the theme builds
+    its buttons (priority 501).
     """
-    executed = Path(app.outdir).parent / "jupyter_execute" / f"{pagename}.ipynb"
-    if not executed.is_file():
+    import nbformat
+
+    nb = executed_notebook(app, pagename)
+    if nb is None:
         return
     target = Path(app.outdir) / "_sources" / f"{pagename}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(executed, target)
+    nbformat.write(nb, target)
     context["ipynb_source"] = f"{pagename}.ipynb"
 
 

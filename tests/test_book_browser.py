@@ -7,8 +7,8 @@ Two parts:
   ``| a | b |`` text - and a clean page with local MathJax must pass;
 * the built book (``nox -s book_check`` sets ``$DLCOURSE_BOOK`` to ``docs/_build/html``): every
   page passes the audit, the solution pages typeset math and offer their executed notebook, the
-  CLIP page shows its tables as tables, and the book's executed notebooks go through
-  ``dlcourse submit`` into a PDF with the answers, figures and no raw TeX. Screenshots of the top
+  CLIP page shows its tables as tables, and the executed notebooks the book offers for download
+  go through ``dlcourse submit`` into a PDF with the answers, figures and no raw TeX. Screenshots of the top
   of every page land in ``docs/_build/screenshots``.
 """
 
@@ -143,8 +143,8 @@ def test_every_page_renders_offline(chrome, book_server, name):
 @needs_book
 @pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs poppler-utils")
 def test_the_solution_notebooks_make_a_submission_pdf(tmp_path, repo):
-    """`dlcourse submit` on the book's executed notebooks: answers, figures, typeset math."""
-    executed = BOOK.parent / "jupyter_execute" / "solutions"
+    """`dlcourse submit` on the notebooks the book offers for download: answers, figures, typeset math."""
+    executed = BOOK / "_sources" / "solutions"
     notebooks = [executed / n for n in submit.DEFAULT_NOTEBOOKS]
     about = tmp_path / "ABOUT.md"
     about.write_text("## Name\n\nReference Solutions\n\n## Collaborators\n\nnone\n\n## Tools used\n\nnone\n")
