@@ -333,6 +333,8 @@ class Page:
 
 #: Waits until MathJax has typeset, fonts and images have loaded; then lists what a reader would see
 #: wrong. Code and plain-text outputs (pre, code, .highlight) may hold TeX or pipes legitimately.
+#:
+#: :meta hide-value:
 AUDIT_JS = r"""
 (async () => {
   const MJ = window.MathJax;

@@ -45,6 +45,9 @@ DEFAULT_NOTEBOOKS = ("minimax.ipynb", "clip.ipynb", "gan.ipynb")
 CODE_FOLDERS = ("minimax", "clip", "gan")
 #: The sections the cover needs, in the order of :data:`ABOUT_TEMPLATE`.
 ABOUT_SECTIONS = ("Name", "Collaborators", "Tools used")
+#: What ``dlcourse submit`` writes to ``exercises/ABOUT.md`` when the file is missing.
+#:
+#: :meta hide-value:
 ABOUT_TEMPLATE = """\
 # About this submission
 
