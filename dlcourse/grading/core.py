@@ -233,7 +233,7 @@ class Submission:
     def observe(self, fn: Callable, *args, convert: Callable = lambda v: v, **kwargs) -> dict:
         """Call the student's ``fn(*args, **kwargs)`` inside a probe; what happened, as plain data.
 
-        ``{"value": convert(result)}``, or ``{"raised": "TypeError: ...\n<traceback of your files>"}``,
+        ``{"value": convert(result)}``, or ``{"raised": "TypeError: ...\\n<traceback of your files>"}``,
         or ``{"not_implemented": "gda_step: your code here"}``. ``convert`` (grader code) turns the
         result into plain data; when it cannot, ``{"unreadable": repr(result)}``. The judge reads the
         entry with :func:`unwrap`; :func:`require_implemented` turns an all-stub part into the
