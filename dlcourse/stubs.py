@@ -21,7 +21,8 @@ notebook comes from the student's own parts (:mod:`dlcourse.parts`). A solution 
 imports a part module directly (``from dlcourse.gan.model import ...``) outside a ``solution`` cell
 is refused: its student version would silently run the reference.
 
-``dlcourse exercises`` writes the files; ``dlcourse exercises --check`` exits non-zero when
+It also writes ``exercises/ABOUT.md``, the template of the PDF's cover page that ``dlcourse submit``
+reads. ``dlcourse exercises`` writes the files; ``dlcourse exercises --check`` exits non-zero when
 ``exercises/`` is out of date (CI runs it).
 """
 
@@ -32,6 +33,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from dlcourse import submit
 from dlcourse.errors import DlcourseError
 from dlcourse.grading.core import REFERENCE_PACKAGE
 
@@ -285,6 +287,7 @@ def generate(repo_root: Path = REPO_ROOT) -> list[Stubbed]:
             continue
         files.append(Stubbed(Path("notebooks") / f"{md.stem}.ipynb", student_notebook_text(text, md.name)))
     files.append(Stubbed(Path("test_homework.py"), STUDENT_TEST))
+    files.append(Stubbed(Path("ABOUT.md"), submit.ABOUT_TEMPLATE))  # the PDF's cover: `dlcourse submit`
     record = {"written_by": "dlcourse exercises (do not edit: it tells generated files from edited ones)",
               "sha256": {f.rel.as_posix(): _sha256(f.text) for f in files}}
     files.append(Stubbed(RECORD, json.dumps(record, indent=1) + "\n"))
