@@ -1,4 +1,4 @@
-"""The ``dlcourse`` command: ``data | minimax | gan | clip | grade | exercises | release``.
+"""The ``dlcourse`` command: ``data | minimax | gan | clip | grade | exercises | submit | release``.
 
 Each problem package adds its own sub-commands in ``dlcourse/<problem>/cli.py`` through a
 ``register(subparsers)`` function; those modules import torch only inside their handlers, so
