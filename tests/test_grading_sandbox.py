@@ -217,6 +217,21 @@ def test_reading_the_reference_source_is_refused(probe_check, tmp_path):
     assert_contained(probe_check, tmp_path, r, [f"your code tried to read {ref}", "reference implementation"])
 
 
+def test_the_answer_keys_cannot_be_imported_or_read(probe_check, tmp_path):
+    root = tmp_path / "sub"
+    (root / "minimax").mkdir(parents=True)
+    (root / "minimax" / "steps.py").write_text("from dlcourse.grading.keys.minimax import gda as _expected\n\n"
+                                               "def gda_step(game, x, y, eta):\n    return x, y\n")
+    check = {c.id: c for c in core.all_checks(["1"])}["1b"]
+    r = run_check(check, Submission(root))
+    assert (r.status, r.score) == ("failed", 0), r.message
+    assert "your file minimax/steps.py imports the answer keys dlcourse.grading.keys" in r.message, r.message
+    key = Path(dlcourse.__file__).parent / "grading" / "keys" / "minimax.py"
+    sub = student(tmp_path / "read", f"return open({str(key)!r}).read()[:10]")
+    r = run_check(probe_check, sub)
+    assert_contained(probe_check, tmp_path / "read", r, [f"your code tried to read {key}", "of the answer keys"])
+
+
 def test_a_probe_cannot_claim_to_have_passed():
     check = Check("9p", "Problem 9", "p", 1.0, probe="m:p", judge="m:j")
     assert core._parse_header(check, json.dumps({"status": "passed", "message": "trust me"}).encode()) is None
@@ -231,7 +246,7 @@ def test_the_check_server_never_imports_the_reference():
                          cwd=Path(dlcourse.__file__).parents[1]).stdout.split()
     assert "dlcourse.grading.core" in out
     assert not set(out) & set(sandbox.reference_modules()), out
-    assert not any(m.startswith(sandbox.HIDDEN_PACKAGE) for m in out)
+    assert not any(m.startswith(sandbox.GRADER_ONLY) for m in out)  # nor the hidden checks or the answer keys
 
 
 def _in_fresh_process(fn) -> str:

@@ -12,10 +12,18 @@ A *check* grades one part in two halves:
   ``sys.exit``, an endless loop or a runaway allocation costs that check only. It may raise
   :class:`CheckFailed` to report a problem it sees directly (a missing class, say). It never
   imports the reference solution: there, that import fails.
-* the **judge** ``judge(obs: dict, **check.args) -> str | Verdict`` runs in the grader's own
-  process, where no student code is ever loaded: it computes the expected values, compares, and
-  raises :class:`CheckFailed` with a message for the student, or returns a message (full points)
-  or a :class:`Verdict` (partial credit, see :class:`Cases`).
+* the **judge** ``judge(obs: dict, key=..., **check.args) -> str | Verdict`` runs in the grader's
+  own process, where no student code is ever loaded: it compares the observations with the
+  expected values, and raises :class:`CheckFailed` with a message for the student, or returns a
+  message (full points) or a :class:`Verdict` (partial credit, see :class:`Cases`).
+* the **answer key** ``key(**check.args) -> plain data`` computes those expected values - and the
+  values of each known mistake the judge names - from the check's inputs alone, never from
+  observations (:func:`answer_key`). Key functions live in :data:`KEY_PACKAGE`, which, like the
+  hidden checks, is never importable in a probe and never ships: a students' copy holds the keys
+  of its visible checks as data instead (:data:`~dlcourse.grading.sandbox.ANSWER_KEY_FILE`,
+  written by ``dlcourse release``), so the grading code students get judges without restating
+  the answers. A judge that only checks what the homework states (shapes, parameter counts,
+  slopes, modes) needs no key.
 
 Checks have a visibility (``visible``: ships to students; ``after_due_date``/``hidden``: the hidden
 checks of :data:`HIDDEN_PACKAGE`, which never ship). :func:`all_checks` collects both.
@@ -68,7 +76,9 @@ from pathlib import Path
 
 from dlcourse.grading import sandbox
 from dlcourse.grading.sandbox import (
+    ANSWER_KEY_FILE,
     HIDDEN_PACKAGE,
+    KEY_PACKAGE,
     MEMORY_LIMIT_GIB,
     REFERENCE_PACKAGE,
     ReferenceImportError,
@@ -167,15 +177,19 @@ class Check:
     visibility: str = "visible"
     #: Memory cap of the probe's process (see :mod:`dlcourse.grading.sandbox`).
     memory_gib: float = MEMORY_LIMIT_GIB
-    #: Keyword arguments of both the probe and the judge (plain data: the check's inputs). A hidden
-    #: check reuses a visible check's probe and judge with other ``args``.
+    #: Keyword arguments of the probe, the judge and the key (plain data: the check's inputs). A hidden
+    #: check reuses a visible check's probe, judge and key with other ``args``.
     args: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
+    #: The answer key, ``"module:function"`` in :data:`KEY_PACKAGE`: its value goes to the judge as ``key=``.
+    key: str | None = None
 
     def __post_init__(self) -> None:
         if (self.func is None) == (self.probe is None or self.judge is None):
             raise ValueError(f"check {self.id}: give a probe and a judge (or, legacy, a func)")
         if self.visibility not in VISIBILITIES:
             raise ValueError(f"check {self.id}: visibility {self.visibility!r} is not one of {VISIBILITIES}")
+        if self.key is not None and (self.judge is None or not self.key.startswith(KEY_PACKAGE + ".")):
+            raise ValueError(f"check {self.id}: a key goes with a judge and lives in {KEY_PACKAGE} (found {self.key!r})")
 
     @property
     def name(self) -> str:
@@ -193,8 +207,118 @@ class Check:
         return self._load(self.func)
 
     def resolve_judge(self) -> Callable[[object], str | Verdict] | None:
-        """The judge (with :attr:`args`), which runs in the grader's process."""
-        return functools.partial(self._load(self.judge), **self.args) if self.judge else None
+        """The judge (with :attr:`args`, and ``key=`` its answer key when it has one), which runs in the grader's
+        process. Raises :class:`AnswerKeyError` when the key cannot be had (a grader problem, not the student's)."""
+        if not self.judge:
+            return None
+        extra = {"key": answer_key(self)} if self.key else {}
+        return functools.partial(self._load(self.judge), **self.args, **extra)
+
+
+class AnswerKeyError(RuntimeError):
+    """The answer key of a check is neither computable here nor stored: this copy of dlcourse is incomplete."""
+
+
+#: Answer keys computed or read in this process, by (key function, digest of the arguments).
+_KEYS: dict[tuple[str, str], object] = {}
+
+
+def args_digest(args: dict) -> str:
+    """A fingerprint of a check's arguments (the inputs its key is computed from)."""
+    import hashlib
+
+    text = json.dumps(args, sort_keys=True, default=repr, allow_nan=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def keys_available() -> bool:
+    """Whether the key functions are here (the instructors' checkout, the autograder), not only stored keys."""
+    try:
+        return importlib.util.find_spec(KEY_PACKAGE) is not None
+    except ModuleNotFoundError:
+        return False
+
+
+def compute_key(check: Check):
+    """``key(**check.args)`` with the key function itself: one torch thread, the caller's random state untouched."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # keys are small computations; on a shared 2-core machine more threads only wait
+    try:
+        with torch.random.fork_rng(devices=[]):
+            return Check._load(check.key)(**check.args)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def answer_key(check: Check):
+    """The expected values the judge of ``check`` compares with (see the module docstring); cached per process.
+
+    Computed by the key function where :data:`KEY_PACKAGE` exists; in a students' copy read from the
+    stored keys of :data:`~dlcourse.grading.sandbox.ANSWER_KEY_FILE` (the visible checks' only),
+    which must have been written for the same inputs. Treat the value as read-only: it is shared.
+    """
+    cache = (check.key, args_digest(check.args))
+    if cache not in _KEYS:
+        _KEYS[cache] = compute_key(check) if keys_available() else _stored_key(check, cache[1])
+    return _KEYS[cache]
+
+
+def answer_key_path() -> Path:
+    """Where a students' copy keeps its stored answer keys."""
+    return Path(__file__).resolve().parents[1] / ANSWER_KEY_FILE
+
+
+@functools.cache
+def stored_keys() -> dict:
+    """The stored answer keys (``{check id: {"key", "args", "value"}}``), read with ``weights_only``."""
+    import torch
+
+    path = answer_key_path()
+    if not path.is_file():
+        raise AnswerKeyError(f"this copy of dlcourse has neither the answer keys ({KEY_PACKAGE}) nor the stored ones "
+                             f"({path}), so its checks cannot judge anything: reinstall it from the release "
+                             "(`pip install -e .` in the students' copy).")
+    data = torch.load(path, weights_only=True)
+    if not isinstance(data, dict) or data.get("format") != ANSWER_KEY_FORMAT:
+        raise AnswerKeyError(f"{path} is not an answer key of this version of dlcourse: reinstall the students' "
+                             "copy from the release.")
+    return data["keys"]
+
+
+#: Version of the stored answer key's layout (:func:`stored_keys`).
+ANSWER_KEY_FORMAT = 1
+
+
+def _stored_key(check: Check, digest: str):
+    entry = stored_keys().get(check.id)
+    if entry is None or entry.get("key") != check.key or entry.get("args") != digest:
+        why = "holds no key for it" if entry is None else "holds its key for other inputs or another key function"
+        raise AnswerKeyError(f"the stored answer key {answer_key_path()} {why} (check {check.id}, {check.key}): the "
+                             "grading modules and the answer key come from different releases; reinstall the "
+                             "students' copy from one release.")
+    return entry["value"]
+
+
+def stored_answer_keys(checks: Sequence[Check]) -> dict:
+    """What :data:`~dlcourse.grading.sandbox.ANSWER_KEY_FILE` holds for ``checks`` (those with a key), computed
+    with the key functions: ``dlcourse release`` writes it with the visible checks into the students' copy."""
+    if not keys_available():
+        raise AnswerKeyError(f"the answer keys ({KEY_PACKAGE}) are not here: write stored keys from the instructors' "
+                             "checkout.")
+    keys = {}
+    for c in checks:
+        if c.key:
+            value = compute_key(c)
+            try:
+                decode_observations(encode_observations(value))  # what a students' copy will be able to read
+            except Exception as e:  # noqa: BLE001 - named with the check whose key it is
+                raise AnswerKeyError(f"the answer key of check {c.id} ({c.key}) is not plain data (numbers, strings, "
+                                     f"lists, dicts, tensors), so it cannot be stored: {type(e).__name__}: "
+                                     f"{str(e)[:300]}") from None
+            keys[c.id] = {"key": c.key, "args": args_digest(c.args), "value": value}
+    return {"format": ANSWER_KEY_FORMAT, "keys": keys}
 
 
 class Submission:
@@ -610,8 +734,9 @@ def run_check(check: Check, sub: Submission, *, isolate: bool = True) -> Result:
 def _judge(check: Check, probed: dict) -> tuple[float, dict]:
     """Judge a probe's observations in this process; returns the fraction of points and the outcome."""
     out = {k: v for k, v in probed.items() if k != "observations"}
+    judge = check.resolve_judge()  # a key that cannot be had is the grader's problem: raised, not blamed on the code
     try:
-        verdict = check.resolve_judge()(decode_observations(probed["observations"]))
+        verdict = judge(decode_observations(probed["observations"]))
     except CheckFailed as e:
         return 0.0, {**out, "status": "failed", "message": str(e)}
     except Exception as e:  # noqa: BLE001 - observations of an unexpected form (e.g. None where a tensor was due)

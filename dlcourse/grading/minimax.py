@@ -7,9 +7,9 @@ date). Both use the probes and judges of this module:
 
 * a **probe** (``probe_*``, in the isolated process) calls the student's functions on the check's
   inputs, plain data in ``Check.args``, and returns what each call returned or raised;
-* a **judge** (``judge_*``, in the grader's process) gets the same inputs, computes the expected
-  values itself - closed forms written out here, or an independent numerical search, never the
-  reference implementation - and compares.
+* a **judge** (``judge_*``, in the grader's process) gets the same inputs and the expected values
+  from the check's answer key (:mod:`dlcourse.grading.keys.minimax`: closed forms, or an independent
+  numerical search, never the reference implementation), compares, and says what differs.
 
 The inputs (``*_inputs``) hold the homework game and fixed-seed random games and arguments, so that
 a function that only handles f = 4x^2 - 4y^2 by a special case fails. Parts with two functions give
@@ -35,6 +35,7 @@ from dlcourse.minimax.functions import QuadraticGame, bilinear_game, homework_ga
 Q = "Problem 1"
 SEED = 2024  # the public inputs are fixed, so every student sees the same cases
 HERE = "dlcourse.grading.minimax"
+KEYS = "dlcourse.grading.keys.minimax"
 
 
 def checks(seed: int, suffix: str = "", title: str = "", visibility: str = "visible", **extra) -> list[Check]:
@@ -46,7 +47,7 @@ def checks(seed: int, suffix: str = "", title: str = "", visibility: str = "visi
     builders = {"saddle": saddle_inputs, "gda": gda_inputs, "interval": interval_inputs, "gd": gd_inputs,
                 "special": special_inputs}
     return [Check(cid + suffix, Q, name + title, 0.5, timeout=10, visibility=visibility,
-                  probe=f"{HERE}:probe_{fn}", judge=f"{HERE}:judge_{fn}",
+                  probe=f"{HERE}:probe_{fn}", judge=f"{HERE}:judge_{fn}", key=f"{KEYS}:{fn}",
                   args=builders[fn](seed, **extra.get(fn, {})))
             for cid, name, fn in parts]
 
@@ -147,21 +148,10 @@ def probe_saddle(sub: Submission, hessians, games) -> dict:
     return obs
 
 
-def _kind(H: np.ndarray, tol: float = 1e-9) -> str:
-    """The type of a critical point from the signs of the Hessian's eigenvalues (the docstring's rule)."""
-    ev = np.linalg.eigvalsh(H)
-    scale = max(np.abs(ev).max(), np.finfo(float).tiny)
-    pos, neg = ev > tol * scale, ev < -tol * scale
-    if pos.any() and neg.any():
-        return "saddle"
-    if not (pos | neg).all():
-        return "degenerate"
-    return "minimum" if pos.all() else "maximum"
-
-
-def _saddle_hint(H: np.ndarray, ev: np.ndarray, expected: str) -> str:
-    """The likely mistake behind a wrong classification of ``H``: only what the numbers point to."""
-    if _kind(np.diag(np.diag(H))) != expected:
+def _saddle_hint(ev: np.ndarray, expected: str, diagonal: str) -> str:
+    """The likely mistake behind a wrong classification of a Hessian with eigenvalues ``ev``, whose diagonal
+    alone would make the point ``diagonal``: only what the numbers point to."""
+    if diagonal != expected:
         return ("use the signs of the eigenvalues of H (np.linalg.eigvalsh), not of its diagonal entries: this H "
                 "is rotated, its diagonal alone tells another story.")
     scale = np.abs(ev).max()
@@ -174,25 +164,25 @@ def _saddle_hint(H: np.ndarray, ev: np.ndarray, expected: str) -> str:
     return "use the signs of the eigenvalues of H (np.linalg.eigvalsh)."
 
 
-def judge_saddle(obs: dict, hessians, games):
+def judge_saddle(obs: dict, hessians, games, key: dict):
     """(a): classify_critical_point reads the Hessian's eigenvalue signs (minimum / maximum / saddle /
     degenerate, rotated matrices); critical_point finds grad f = 0 (also shifted and coupled games)."""
     cases = Cases()
     with cases("classify_critical_point"):
-        for k, (H, found) in enumerate(zip(hessians, obs["classify"])):
+        for k, (H, found, want) in enumerate(zip(hessians, obs["classify"], key["classify"])):
             H = np.array(H)
-            expected = _kind(H)
+            expected = want["kind"]
             if k == 0:
                 call = "classify_critical_point(Hessian of 4x^2 - 4y^2 = [[8, 0], [0, -8]])"
                 hint = "an eigenvalue +8 (along x) and -8 (along y) have opposite signs."
             else:
-                ev = np.linalg.eigvalsh(H)
+                ev = np.array(want["eigenvalues"])
                 call = f"classify_critical_point(H) for H = {_fmt(H)} (eigenvalues {_fmt(ev)})"
-                hint = _saddle_hint(H, ev, expected)
+                hint = _saddle_hint(ev, expected, want["diagonal"])
             found = unwrap(found, call)
             expect(found == expected, f"{call}: expected {expected!r}, found {found!r}. Hint: {hint}")
     with cases("critical_point"):
-        for spec, found in zip(games, obs["critical"]):
+        for spec, found, center in zip(games, obs["critical"], key["critical"]):
             game = _game(spec)
             call = f"critical_point({game.name})"
             try:
@@ -204,7 +194,8 @@ def judge_saddle(obs: dict, hessians, games):
                 if "unreadable" not in found:
                     raise
                 raise CheckFailed(f"{call}: expected an array (x*, y*), found {found['unreadable']}.") from None
-            expect(_close(z, game.center), f"{call}: expected {_fmt(game.center)}, found {_fmt(z)}. Hint: the "
+            center = np.array(center)
+            expect(_close(z, center), f"{call}: expected {_fmt(center)}, found {_fmt(z)}. Hint: the "
                    "gradient is affine, grad f(z) = grad f(0) + H z; solve grad f(z*) = 0.")
     return cases.verdict("critical points and Hessian classifications are right (saddle at (0, 0))")
 
@@ -240,7 +231,7 @@ def probe_gda(sub: Submission, hw, arrays, coupled, closed, closed_arrays) -> di
     return obs
 
 
-def judge_gda(obs: dict, hw, arrays, coupled, closed, closed_arrays):
+def judge_gda(obs: dict, hw, arrays, coupled, closed, closed_arrays, key: dict):
     """(b): gda_step is simultaneous descent in x / ascent in y (homework and coupled games, scalars and
     arrays); gda_closed_form is (1 - 8 eta)^t (x0, y0)."""
     name = homework_game().name
@@ -248,38 +239,35 @@ def judge_gda(obs: dict, hw, arrays, coupled, closed, closed_arrays):
             "point (x_t, y_t); for 4x^2 - 4y^2 that is x(1 - 8 eta), y(1 - 8 eta).")
     cases = Cases()
     with cases("gda_step"):
-        for (x, y, eta), found in zip(hw, obs["hw"]):
+        for (x, y, eta), found, expected in zip(hw, obs["hw"], key["hw"]):
             call = f"gda_step({name}, x={x:.6g}, y={y:.6g}, eta={eta:.6g})"
-            expected = np.array([(1 - 8 * eta) * x, (1 - 8 * eta) * y])
+            expected = np.array(expected)
             found = _pair(found, call)
             expect(_close(found, expected), f"{call}: expected {_fmt(expected)}, found {_fmt(found)}. {hint}")
-        for (xy, eta), found in zip(arrays, obs["arrays"]):
-            xy = np.array(xy)
+        for (xy, eta), found, expected in zip(arrays, obs["arrays"], key["arrays"]):
+            xy, expected = np.array(xy), np.array(expected)
             call = f"gda_step({name}, x, y, eta={eta:.6g}) on arrays of shape {xy.shape[1:]}"
-            expected = (1 - 8 * eta) * xy
             found = _pair(found, call, xy.shape[1:])
             expect(_close(found, expected), f"{call}: expected {_fmt(expected)}, found {_fmt(found)}. {hint}")
-        for (spec, x, y, eta), found in zip(coupled, obs["coupled"]):
+        for (spec, x, y, eta), found, expected in zip(coupled, obs["coupled"], key["coupled"]):
             game = _game(spec)
             call = f"gda_step({game.name}, x={x:.6g}, y={y:.6g}, eta={eta:.6g})"
-            dx, dy = x - game.cx, y - game.cy
-            expected = np.array([x - eta * (game.qxx * dx + game.qxy * dy), y + eta * (game.qxy * dx + game.qyy * dy)])
+            expected = np.array(expected)
             found = _pair(found, call)
             expect(_close(found, expected), f"{call}: expected {_fmt(expected)}, found {_fmt(found)}. Hint: use "
                    "game.grad(x, y) at the *old* point for both players (simultaneous, not alternating), minus "
                    "for x and plus for y.")
     with cases("gda_closed_form"):
-        for (x0, y0, eta, t), found in zip(closed, obs["closed"]):
+        for (x0, y0, eta, t), found, expected in zip(closed, obs["closed"], key["closed"]):
             call = f"gda_closed_form(x0={x0:.6g}, y0={y0:.6g}, eta={eta:.6g}, t={t})"
-            expected = (1 - 8 * eta) ** t * np.array([x0, y0])
+            expected = np.array(expected)
             found = _pair(found, call)
             expect(_close(found, expected), f"{call}: expected {_fmt(expected)}, found {_fmt(found)}. Hint: one "
                    "GDA step multiplies both coordinates by (1 - 8 eta), so t steps multiply them by (1 - 8 eta)^t.")
-        for (x0, y0, eta, T), found in zip(closed_arrays, obs["closed_arrays"]):
-            t = np.arange(T)
+        for (x0, y0, eta, T), found, expected, r in zip(closed_arrays, obs["closed_arrays"], key["closed_arrays"],
+                                                         key["closed_arrays_factor"]):
             call = f"gda_closed_form({x0:g}, {y0:g}, eta={eta:g}, t=np.arange({T}))"
-            r = 1 - 8 * eta
-            expected = np.array([x0 * r**t, y0 * r**t])
+            expected = np.array(expected)
             found = _pair(found, f"{call} (t of shape ({T},))", (T,))
             sign = f" The factor 1 - 8 eta = {r:g} is negative here, so signs alternate." if r < 0 else ""
             expect(_close(found, expected), f"{call}: expected {_fmt(expected)}, found {_fmt(found)}. Hint: use "
@@ -310,32 +298,11 @@ def probe_interval(sub: Submission, games) -> dict:
     return obs
 
 
-def _gda_eta_max(game: QuadraticGame) -> float | None:
-    """sup{eta: rho(I - eta J) < 1} by bisection (independent of any closed form); None if empty."""
-    J = np.diag([1.0, -1.0]) @ game.hessian()
-    mu = np.linalg.eigvals(J)
-
-    def rho(eta: float) -> float:
-        return float(np.abs(1 - eta * mu).max())
-
-    lo = 1e-9 / max(1.0, np.abs(mu).max())
-    if rho(lo) >= 1:
-        return None
-    hi = 1.0
-    while rho(hi) < 1:
-        hi *= 2
-    for _ in range(200):  # rho is convex in eta, so {rho < 1} is one interval (0, eta_max)
-        mid = (lo + hi) / 2
-        lo, hi = (mid, hi) if rho(mid) < 1 else (lo, mid)
-    return (lo + hi) / 2
-
-
-def judge_interval(obs: dict, games) -> str:
+def judge_interval(obs: dict, games, key: list) -> str:
     """(c): gda_convergence_interval gives (0, 1/4) for the homework, (0, min(1/a, 1/b)) for a x^2 - b y^2,
     the bisection bound for coupled games, and None when no step size works (f = xy, f = -x^2 + y^2)."""
-    for spec, found in zip(games, obs["interval"]):
+    for spec, found, eta_max in zip(games, obs["interval"], key):
         game = _game(spec)
-        eta_max = _gda_eta_max(game)
         call = f"gda_convergence_interval({game.name})"
         if "unreadable" in found:
             raise CheckFailed(f"{call}: expected the interval as a pair (0, eta_max) or None, found "
@@ -380,29 +347,27 @@ def probe_gd(sub: Submission, hw, arrays, coupled) -> dict:
     return obs
 
 
-def judge_gd(obs: dict, hw, arrays, coupled) -> str:
+def judge_gd(obs: dict, hw, arrays, coupled, key: dict) -> str:
     """(d): gd_step descends on both variables: x(1 - 8 eta), y(1 + 8 eta) on the homework game
     (so y runs away from the saddle), z - eta grad f(z) on coupled games."""
     name = homework_game().name
-    for (x, y, eta), found in zip(hw, obs["hw"]):
+    for (x, y, eta), found, expected in zip(hw, obs["hw"], key["hw"]):
         call = f"gd_step({name}, x={x:.6g}, y={y:.6g}, eta={eta:.6g})"
-        expected = np.array([(1 - 8 * eta) * x, (1 + 8 * eta) * y])
+        expected = np.array(expected)
         found = _pair(found, call)
         expect(_close(found, expected), f"{call}: expected {_fmt(expected)}, found {_fmt(found)}. Hint: plain "
                "gradient descent *minimizes* over y too, y - eta df/dy = y + 8 eta y: the factor on y is "
                "1 + 8 eta > 1, so |y_t| grows.")
-    for (xy, eta), found in zip(arrays, obs["arrays"]):
-        xy = np.array(xy)
+    for (xy, eta), found, expected in zip(arrays, obs["arrays"], key["arrays"]):
+        xy, expected = np.array(xy), np.array(expected)
         call = f"gd_step({name}, x, y, eta={eta:.6g}) on arrays of shape {xy.shape[1:]}"
-        expected = np.array([(1 - 8 * eta) * xy[0], (1 + 8 * eta) * xy[1]])
         found = _pair(found, call, xy.shape[1:])
         expect(_close(found, expected), f"{call}: expected {_fmt(expected)}, found {_fmt(found)}. Hint: use "
                "arithmetic that works element-wise.")
-    for (spec, x, y, eta), found in zip(coupled, obs["coupled"]):
+    for (spec, x, y, eta), found, expected in zip(coupled, obs["coupled"], key["coupled"]):
         game = _game(spec)
         call = f"gd_step({game.name}, x={x:.6g}, y={y:.6g}, eta={eta:.6g})"
-        dx, dy = x - game.cx, y - game.cy
-        expected = np.array([x - eta * (game.qxx * dx + game.qxy * dy), y - eta * (game.qxy * dx + game.qyy * dy)])
+        expected = np.array(expected)
         found = _pair(found, call)
         expect(_close(found, expected), f"{call}: expected {_fmt(expected)}, found {_fmt(found)}. Hint: "
                "z - eta * game.grad(x, y) for both coordinates.")
@@ -435,16 +400,10 @@ def probe_special(sub: Submission, cases) -> dict:
     return obs
 
 
-def _gd_reaches(x0: float, y0: float, eta: float) -> bool:
-    """Ground truth for plain GD on 4x^2 - 4y^2: y_t = (1 + 8 eta)^t y0, x_t = (1 - 8 eta)^t x0."""
-    return y0 == 0 and (x0 == 0 or abs(1 - 8 * eta) < 1)
-
-
-def judge_special(obs: dict, cases) -> str:
+def judge_special(obs: dict, cases, key: list) -> str:
     """(d): gd_reaches_saddle is True exactly when y0 = 0 and (x0 = 0 or 0 < eta < 1/4)."""
-    for (x0, y0, eta), found in zip(cases, obs["reaches"]):
+    for (x0, y0, eta), found, expected in zip(cases, obs["reaches"], key):
         call = f"gd_reaches_saddle(x0={x0:.6g}, y0={y0:.6g}, eta={eta:.6g})"
-        expected = _gd_reaches(x0, y0, eta)
         if "unreadable" in found:
             raise CheckFailed(f"{call}: expected a bool ({expected}), found {found['unreadable']}.")
         found = unwrap(found, call)

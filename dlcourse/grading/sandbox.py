@@ -46,15 +46,16 @@ casual attempts, but native code - or Python that rewrites the interpreter's sta
 around them, which the kernel layers above then still contain):
 
 * importing a **reference solution module** (every ``dlcourse`` module with solution markers,
-  from :func:`reference_modules`) or the hidden checks fails, and so does opening their files; a
-  submission that imports them scores 0 on that check with a message that says why;
+  from :func:`reference_modules`), the hidden checks or the answer keys (:data:`GRADER_ONLY`) fails,
+  and so does opening their files (and a students' copy's stored answer key); a submission that
+  imports them scores 0 on that check with a message that says why;
 * an audit hook (:pep:`578`) refuses, with a message: writing, renaming or deleting files outside
   the scratch folder; sockets, name lookups and connections; starting processes (``fork``,
   ``subprocess``, ``os.system``, ``exec``); loading native libraries or reading raw memory with
   ``ctypes``; walking the garbage collector; rewriting a function's ``__code__``.
 
 Not guaranteed: that a submission cannot *read* files its uid may read - with a uid of its own,
-what other users may read, the reference and the hidden checks included unless the autograder
+what other users may read, the reference, the hidden checks and the keys included unless the autograder
 makes them readable by root only (:func:`restrict_reference_files`); as uid 0 without
 capabilities, every file root owns. Nor a memory cap across processes (the cap is per process;
 with a uid of its own at most :data:`MAX_TASKS` of them), nor that a probe leaves the CPU cores to
@@ -99,6 +100,13 @@ SHARED_TMP = ("/tmp", "/var/tmp", "/dev/shm")
 REFERENCE_PACKAGE = "dlcourse"
 #: Package of the hidden checks (other inputs, extra cases): in the autograder, never in a student's copy.
 HIDDEN_PACKAGE = "dlcourse.grading.hidden"
+#: Package of the answer keys (the expected values the judges compare with): never in a student's copy,
+#: which holds the visible checks' keys as data (:data:`ANSWER_KEY_FILE`) instead.
+KEY_PACKAGE = "dlcourse.grading.keys"
+#: The visible checks' keys as data, relative to the package folder (written by ``dlcourse release``).
+ANSWER_KEY_FILE = "grading/answer_key.pt"
+#: What the grader keeps from the probes besides the reference solution modules: the hidden checks and the keys.
+GRADER_ONLY = (HIDDEN_PACKAGE, KEY_PACKAGE)
 
 
 class SandboxViolation(PermissionError):
@@ -106,7 +114,7 @@ class SandboxViolation(PermissionError):
 
 
 class ReferenceImportError(ImportError):
-    """Student code imported a reference solution module (or the hidden checks)."""
+    """Student code imported a reference solution module (or the hidden checks, or the answer keys)."""
 
 
 # ----------------------------------------------------------------------------------------- policy
@@ -124,13 +132,18 @@ def _module_file(name: str) -> Path:
 
 @functools.cache
 def protected_paths() -> tuple[str, ...]:
-    """Files (and ``__pycache__`` prefixes) of the reference solution modules, and the hidden checks' folder."""
+    """Files (and ``__pycache__`` prefixes) of the reference solution modules, the folders of the hidden checks
+    and of the answer keys, and the stored answer key (:data:`ANSWER_KEY_FILE`, in a students' copy)."""
     out = []
     for name in reference_modules():
         f = _module_file(name)
         out += [str(f), str(f.parent / "__pycache__" / (f.stem + "."))]
-    out.append(str(_module_file(HIDDEN_PACKAGE).with_suffix("")))
-    return tuple(out)
+    return (*out, *_grader_only_paths())
+
+
+def _grader_only_paths() -> tuple[str, ...]:
+    package = Path(__file__).resolve().parents[1]
+    return (*(str(_module_file(p).with_suffix("")) for p in GRADER_ONLY), str(package / ANSWER_KEY_FILE))
 
 
 @dataclass(frozen=True)
@@ -356,9 +369,8 @@ class Jail:
         self.policy = Policy(
             scratch=str(self.scratch), submission=str(copy) if copy else None,
             memory_bytes=memory_cap(memory_gib), cpu_seconds=int(timeout) + 10, uid=self.uid, strict=strict,
-            blocked_modules=(*reference_modules(), HIDDEN_PACKAGE) if copy else (),
-            protected=protected_paths() if copy and strict else
-            (str(_module_file(HIDDEN_PACKAGE).with_suffix("")),) if copy else ())
+            blocked_modules=(*reference_modules(), *GRADER_ONLY) if copy else (),
+            protected=protected_paths() if copy and strict else _grader_only_paths() if copy else ())
 
     def unmap(self, text: str, shown_as: str | None = None) -> str:
         """``text`` with the copy's paths replaced by the student's own (or by ``shown_as``)."""
@@ -676,7 +688,7 @@ def _purge(blocked: tuple[str, ...]) -> None:
 
 
 class _ReferenceBlocker(importlib.abc.MetaPathFinder):
-    """First on ``sys.meta_path``: refuses the reference solution modules and the hidden checks."""
+    """First on ``sys.meta_path``: refuses the reference solution modules, the hidden checks and the answer keys."""
 
     def __init__(self, policy: Policy, monitor: Monitor):
         self.blocked = policy.blocked_modules
@@ -698,6 +710,7 @@ class _ReferenceBlocker(importlib.abc.MetaPathFinder):
         if not mine and not self.strict:
             return None  # legacy checks: the grader's own code may still use the reference
         what = ("the hidden checks " + name if _is_blocked(name, (HIDDEN_PACKAGE,)) else
+                "the answer keys " + name if _is_blocked(name, (KEY_PACKAGE,)) else
                 f"the reference implementation {name}")
         if not mine:
             message = (f"the grader's probe imported {what} (a bug in the grader: probes must not use the "
@@ -722,7 +735,7 @@ class _ReferenceBlocker(importlib.abc.MetaPathFinder):
 def _block_reference(policy: Policy, monitor: Monitor) -> None:
     _purge(policy.blocked_modules)
     sys.meta_path.insert(0, _ReferenceBlocker(policy, monitor))
-    monitor.layers.append("reference solution modules and hidden checks not importable")
+    monitor.layers.append("reference solution modules, hidden checks and answer keys not importable")
 
 
 # ------------------------------------------------------------------------------- audit hook
@@ -768,8 +781,8 @@ def _audit(policy: Policy, monitor: Monitor) -> None:
             write(path)
         for p in protected:
             if rp == p or rp.startswith(p if p.endswith(".") else p + "/"):
-                refuse(f"your code tried to read {path!s}, a file of the reference implementation or of the "
-                       "hidden checks: that is not available while grading.", ReferenceImportError)
+                refuse(f"your code tried to read {path!s}, a file of the reference implementation, of the hidden "
+                       "checks or of the answer keys: that is not available while grading.", ReferenceImportError)
 
     def on_kill(args):
         pid = args[0]
@@ -844,8 +857,8 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 
 def restrict_reference_files() -> list[str]:
-    """Make the reference solution modules (with their bytecode) and the hidden checks readable by their
-    owner only: then a probe running under a uid of its own cannot read them even with native code.
+    """Make the reference solution modules (with their bytecode), the hidden checks and the answer keys readable
+    by their owner only: then a probe running under a uid of its own cannot read them even with native code.
 
     For an autograder that installs the package as root (legacy ``func`` checks, which import the
     reference in the probe's process, then no longer work for student submissions). Returns the
