@@ -1,15 +1,17 @@
 """Problem 2 (CLIP, 5 points): visible checks of the student's ``dlcourse/clip/{model,loss,retrieval,zeroshot,step}.py``.
 
 Each part is a *probe* (runs the student's code in the isolated process on fixed inputs and returns
-what it produced) and a *judge* (in the grader's process: rebuilds the inputs from the same seeds,
-computes the expected values from the definitions in float64, and names the most likely mistake
-only when the student's output matches that mistake). The probes never import the reference solution: everything they need besides the
-student's code (a tiny CLIP-like model for the training step, a fake text encoder, a loss) is
-written in this module. The checks judge behaviour, not spelling:
+what it produced) and a *judge* (in the grader's process: compares with the expected values of the
+check's answer key, :mod:`dlcourse.grading.keys.clip`, computed from the definitions in float64 from
+the same inputs, and names the most likely mistake only when the student's output equals that
+mistake's, which the key holds too). The probes never import the reference solution: everything
+they need besides the student's code (a tiny CLIP-like model and a stand-in loss for the training
+step, a fake text encoder) is written in this module. The checks judge behaviour, not spelling:
 
 * the projection head's layers are found by what they are (``isinstance`` of ``nn.Linear`` /
   ``nn.LayerNorm``, and their shapes), not by attribute names; parameters that are not inside such
-  modules are matched by shape and by which assignment of roles reproduces the output;
+  modules are matched by shape, the probe running the head once for each way they can hold the
+  roles, and the judge taking the one that reproduces the output;
 * every parameter of the head is set to non-trivial values before probing (a LayerNorm whose
   weight is not 1 and bias not 0), dropout is exercised in training mode and located by recovering
   its mask, and every parameter's gradient is compared;
@@ -25,7 +27,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import torch
@@ -36,6 +37,7 @@ from dlcourse.grading.core import Cases, Check, CheckFailed, Submission, Verdict
 
 Q = "Problem 2"
 _M = "dlcourse.grading.clip"
+_KEYS = "dlcourse.grading.keys.clip"
 # CHECKS (the visible half) is defined at the end, from the default inputs of each part.
 
 #: ``ln 100``: the upper bound of ``logit_scale`` (written here, not imported from the reference).
@@ -146,7 +148,7 @@ class HeadCase:
     """Inputs of the projection-head check (``in_dim != dim`` so that the two weights differ in shape)."""
 
     in_dim: int = 12
-    dim: int = 8
+    dim: int = 6  # small: the key holds the head's output for each of the 2**dim dropout masks of a row
     dropout: float = 0.3
     batch: int = 6
     train_batch: int = 32
@@ -158,6 +160,8 @@ _ROLES = ("proj.weight", "proj.bias", "fc.weight", "fc.bias", "norm.weight", "no
 _ROLE_WORDS = {"proj.weight": "the first linear map's weight (proj)", "proj.bias": "the first linear map's bias (proj)",
                "fc.weight": "the second linear map's weight (fc)", "fc.bias": "the second linear map's bias (fc)",
                "norm.weight": "the LayerNorm's weight", "norm.bias": "the LayerNorm's bias"}
+#: Rows of the training batch on which a misplaced dropout is looked for (its hint; the verdict takes every row).
+MISPLACED_ROWS = 8
 
 
 def _head_inputs(c: HeadCase):
@@ -168,8 +172,13 @@ def _head_inputs(c: HeadCase):
     return x, weights, x_train
 
 
-def _head_values(shapes: list[tuple[int, ...]], seed: int) -> list[torch.Tensor]:
-    """Non-trivial values for the head's parameters, by shape and position only (no names needed).
+def _role_shapes(c: HeadCase) -> dict[str, tuple[int, ...]]:
+    return {"proj.weight": (c.dim, c.in_dim), "proj.bias": (c.dim,), "fc.weight": (c.dim, c.dim),
+            "fc.bias": (c.dim,), "norm.weight": (c.dim,), "norm.bias": (c.dim,)}
+
+
+def _values(shapes, seed: int) -> list[torch.Tensor]:
+    """Non-trivial values for parameters of these shapes.
 
     Matrices get a scale that keeps the activations O(1); vectors are ``0.5 + 0.5 N(0, 1)``, so a
     LayerNorm weight is far from 1 and its bias far from 0 (ignoring them changes the output).
@@ -184,6 +193,17 @@ def _head_values(shapes: list[tuple[int, ...]], seed: int) -> list[torch.Tensor]
         else:
             out.append(torch.randn(shape, generator=g))
     return out
+
+
+def head_values(c: HeadCase) -> dict[str, torch.Tensor]:
+    """The value of each role of the spec's six parameters (the probe sets them; the key computes with them)."""
+    shapes = _role_shapes(c)
+    return dict(zip(_ROLES, _values([shapes[r] for r in _ROLES], c.seed)))
+
+
+def mask_table(n: int) -> torch.Tensor:
+    """Every 0/1 mask over ``n`` entries, ``(2**n, n)`` float64, in the order the keys' mask tables use."""
+    return torch.tensor(list(itertools.product((0.0, 1.0), repeat=n)), dtype=torch.float64)
 
 
 def _head_layers(head: nn.Module) -> list[dict]:
@@ -204,29 +224,45 @@ def _head_layers(head: nn.Module) -> list[dict]:
 
 
 def probe_head(sub: Submission, case: dict) -> dict:
+    """The student's head with its parameters set to :func:`head_values` by role, once per way its parameters
+    can hold the roles (:func:`_assignments`; one for a head of recognised layers): the eval-mode output, the
+    gradients of ``sum(out * weights)``, and the output in training mode."""
     c = _as(HeadCase, case)
     model = sub.module("dlcourse.clip.model")
     torch.manual_seed(c.seed)
     head = model.ProjectionHead(c.in_dim, c.dim, dropout=c.dropout)
-    named = list(head.named_parameters())
-    with torch.no_grad():
-        for (_, p), v in zip(named, _head_values([tuple(p.shape) for _, p in named], c.seed)):
-            p.copy_(v)
-    obs = {"params": [(n, list(p.shape)) for n, p in named], "layers": _head_layers(head)}
-    x, weights, x_train = _head_inputs(c)
-    head.eval()
-    out = head(x)
-    obs["eval"] = _describe(out)
-    if isinstance(out, torch.Tensor) and out.shape == weights.shape and out.requires_grad:
-        (out * weights).sum().backward()
-        obs["grads"] = {n: None if p.grad is None else p.grad.clone() for n, p in named}
-    head.train()
-    torch.manual_seed(c.seed + 2)
+    named = dict(head.named_parameters())
+    obs = {"params": [(n, list(p.shape)) for n, p in named.items()], "layers": _head_layers(head), "roles_error": None}
     try:
+        assignments = _assignments(obs, c)
+    except CheckFailed as e:  # judged after the output's shape and norms, as the first thing it says
+        obs["roles_error"], assignments = str(e), [None]
+    values = head_values(c)
+    x, weights, x_train = _head_inputs(c)
+    obs["runs"] = []
+    for roles in assignments:
         with torch.no_grad():
-            obs["train"] = _describe(head(x_train))
-    except Exception as e:  # noqa: BLE001 - judged as the dropout case
-        obs["train"] = {"kind": "error", "error": _error(e)}
+            given = ({n: values[r] for r, n in roles.items()} if roles is not None else
+                     dict(zip(named, _values([tuple(p.shape) for p in named.values()], c.seed))))
+            for n, v in given.items():
+                named[n].copy_(v)
+            for p in named.values():
+                p.grad = None
+        run = {"roles": roles}
+        head.eval()
+        out = head(x)
+        run["eval"] = _describe(out)
+        if isinstance(out, torch.Tensor) and out.shape == weights.shape and out.requires_grad:
+            (out * weights).sum().backward()
+            run["grads"] = {n: None if p.grad is None else p.grad.clone() for n, p in named.items()}
+        head.train()
+        torch.manual_seed(c.seed + 2)
+        try:
+            with torch.no_grad():
+                run["train"] = _describe(head(x_train))
+        except Exception as e:  # noqa: BLE001 - judged as the dropout case
+            run["train"] = {"kind": "error", "error": _error(e)}
+        obs["runs"].append(run)
     return obs
 
 
@@ -275,54 +311,7 @@ def _assignments(obs: dict, c: HeadCase) -> list[dict[str, str]]:
     return out
 
 
-def _layer_norm(v: torch.Tensor, w, b, eps: float) -> torch.Tensor:
-    mu = v.mean(-1, keepdim=True)
-    y = (v - mu) / torch.sqrt(v.var(-1, unbiased=False, keepdim=True) + eps)
-    return y * (1 if w is None else w) + (0 if b is None else b)
-
-
-def _unit(y: torch.Tensor) -> torch.Tensor:
-    return y / y.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-
-
-def _tanh_gelu(t: torch.Tensor) -> torch.Tensor:
-    return F.gelu(t, approximate="tanh")
-
-
-def _quick_gelu(t: torch.Tensor) -> torch.Tensor:
-    return t * torch.sigmoid(1.702 * t)
-
-
-def _head_fn(P: dict, x: torch.Tensor, eps: float, act=F.gelu, variant: str = "spec") -> torch.Tensor:
-    """The head of the spec (``variant="spec"``) or one plausible mistake, in float64."""
-    def lin(t, role):
-        return t @ P[role + ".weight"].T + P[role + ".bias"]
-
-    h = lin(act(x), "proj") if variant == "gelu before proj" else lin(x, "proj")
-    if variant == "gelu on the residual path":
-        h = act(h)
-    if variant in ("gelu before proj", "gelu on the residual path"):  # the activation moved, not added
-        z = lin(h, "fc")
-    elif variant == "gelu after fc":
-        z = act(lin(h, "fc"))
-    else:
-        z = lin(act(h), "fc")
-    w, b = P["norm.weight"], P["norm.bias"]
-    if variant == "no residual":
-        return _unit(_layer_norm(z, w, b, eps))
-    if variant == "norm on the branch":
-        return _unit(h + _layer_norm(z, w, b, eps))
-    if variant == "no norm":
-        return _unit(h + z)
-    if variant == "norm without weight and bias":
-        w = b = None
-    elif variant == "norm without weight":
-        w = None
-    elif variant == "norm without bias":
-        b = None
-    return _unit(_layer_norm(h + z, w, b, eps))
-
-
+#: The mistakes of the head's key (``key["mistakes"]``, its eval-mode outputs), each with its hint.
 _HEAD_MISTAKES = {
     "norm without weight and bias": "your head ignores the LayerNorm's own weight and bias (F.layer_norm without "
     "weight= and bias=, or a LayerNorm created inside forward): use the LayerNorm module of __init__.",
@@ -335,155 +324,132 @@ _HEAD_MISTAKES = {
     "gelu after fc": "GELU comes after fc: the branch is fc(gelu(h)), activation first.",
     "norm on the branch": "your LayerNorm normalises the branch only; it should normalise the sum, norm(h + branch).",
     "no norm": "the LayerNorm is missing: y = norm(h + dropout(fc(gelu(h)))) before the final normalisation.",
+    "QuickGELU": "your activation is x*sigmoid(1.702x) (QuickGELU); the head uses GELU: F.gelu or nn.GELU (exact, or "
+    "approximate='tanh').",
+    "ReLU": "your activation is ReLU; the head uses GELU (F.gelu or nn.GELU).",
+    "SiLU": "your activation is SiLU; the head uses GELU (F.gelu or nn.GELU).",
+    "no activation": "the activation is missing: the branch is fc(gelu(h)).",
 }
-_HEAD_ACT_MISTAKES = {
-    "QuickGELU": (_quick_gelu, "your activation is x*sigmoid(1.702x) (QuickGELU); the head uses GELU: F.gelu or "
-                  "nn.GELU (exact, or approximate='tanh')."),
-    "ReLU": (F.relu, "your activation is ReLU; the head uses GELU (F.gelu or nn.GELU)."),
-    "SiLU": (F.silu, "your activation is SiLU; the head uses GELU (F.gelu or nn.GELU)."),
-    "no activation": (lambda t: t, "the activation is missing: the branch is fc(gelu(h))."),
+#: Misplaced dropouts of the head's key (``key["misplaced"]``, mask tables on the training batch), each with its hint.
+_DROPOUT_PLACES = {
+    "not rescaled": "without the 1/(1-p) rescaling (dropout keeps the expected value by scaling the kept entries)",
+    "residual sum": "on the residual sum h + fc(gelu(h)); it belongs on the branch only, before the addition",
+    "before fc": "on gelu(h), before fc; it belongs after fc: dropout(fc(gelu(h)))",
+    "on h": "on h = proj(x) (both paths); it belongs on the branch after fc",
+    "after norm": "after the LayerNorm; it belongs on the branch before the addition",
+    "after normalize": "after the final normalisation (rows are no longer unit vectors); it belongs on the branch",
 }
 
 
-def _mask_fit(found: torch.Tensor, build: Callable[[torch.Tensor], torch.Tensor], n: int) -> torch.Tensor | None:
-    """The 0/1 mask per row (over ``n`` entries) for which ``build(masks)`` reproduces ``found``, or None.
-
-    ``build`` maps all ``2**n`` masks ``(M, n)`` to candidate outputs ``(rows, M, dim)``.
-    """
-    masks = torch.tensor(list(itertools.product((0.0, 1.0), repeat=n)), dtype=torch.float64)
-    cand = build(masks)
-    err = (cand - found.double()[:, None, :]).abs().amax(-1).nan_to_num(math.inf)  # (rows, M)
+def _mask_fit(found: torch.Tensor, table: torch.Tensor) -> torch.Tensor | None:
+    """The 0/1 mask per row for which the key's ``table`` (``(rows, 2**n, dim)``: the output of every mask)
+    reproduces ``found`` ``(rows, dim)``, or None when some row matches no mask."""
+    err = (table.double() - found.double()[:, None, :]).abs().amax(-1).nan_to_num(math.inf)  # (rows, M)
     best, at = err.min(-1)
     if not bool((best <= TOL_HEAD).all()):
         return None
-    return masks[at]
+    return mask_table(found.shape[-1])[at]
 
 
-def judge_head(obs: dict, case: dict) -> Verdict:
+def judge_head(obs: dict, case: dict, key: dict) -> Verdict:
     c = _as(HeadCase, case)
-    x, weights, x_train = (t.double() for t in _head_inputs(c))
-    out = _tensor(obs["eval"], f"ProjectionHead({c.in_dim}, {c.dim})(x) for x of shape {(c.batch, c.in_dim)}",
+    runs = obs["runs"]
+    out = _tensor(runs[0]["eval"], f"ProjectionHead({c.in_dim}, {c.dim})(x) for x of shape {(c.batch, c.in_dim)}",
                   (c.batch, c.dim)).double()
     expect(bool(torch.isfinite(out).all()), f"the head's output contains nan/inf: {_fmt(out[0])}.")
     norms = out.norm(dim=-1)
     expect(bool(((norms - 1).abs() <= 1e-4).all()),
            f"every output row must have L2 norm 1 (so that dot products are cosine similarities); found row norms "
            f"{_fmt(norms, 6)}. Hint: finish with F.normalize(y, dim=-1).")
-    shapes = [tuple(s) for _, s in obs["params"]]
-    values = dict(zip([n for n, _ in obs["params"]], (v.double() for v in _head_values(shapes, c.seed))))
-    norm_layer = [la for la in obs["layers"] if la["kind"] == "layernorm"]
-    eps = norm_layer[0]["eps"] if len(norm_layer) == 1 else 1e-5
-    candidates = _assignments(obs, c)
-    fits = []
-    for roles in candidates:
-        P = {r: values[n] for r, n in roles.items()}
-        fits.append(((_head_fn(P, x, eps) - out).abs().max().item(), roles, P))
-    err, roles, P = min(fits, key=lambda f: f[0])
+    if obs["roles_error"]:
+        raise CheckFailed(obs["roles_error"])
+    expected = key["eval"]["exact"].double()
+
+    def error(run) -> float:
+        d = run["eval"]
+        if d.get("kind") != "tensor" or tuple(d["value"].shape) != (c.batch, c.dim):
+            return math.inf
+        return (expected - d["value"].double()).abs().max().nan_to_num(math.inf).item()
+
+    err, run = min(((error(r), r) for r in runs), key=lambda t: t[0])
     if err > TOL_HEAD:
-        roles, P = candidates[0], fits[0][2]  # the recognised layers, or the parameters in their own order
-        raise CheckFailed(_head_mismatch(out, P, x, eps, c))
+        raise CheckFailed(_head_mismatch(out, key, c))  # the recognised layers, or the parameters in their own order
+    out = run["eval"]["value"].double()
     # the rest is judged with the GELU form (exact or tanh) that the student's output follows
-    act = min((F.gelu, _tanh_gelu), key=lambda a: (_head_fn(P, x, eps, act=a) - out).abs().max().item())
+    act = min(("exact", "tanh"), key=lambda a: (key["eval"][a].double() - out).abs().max().item())
     cases = Cases()
     cases.record("output in eval mode", True, weight=2)
     with cases("gradients of every parameter"):
-        _judge_head_grads(obs, roles, P, x, weights, eps, act)
+        _judge_head_grads(run, key["grads"][act])
     with cases(f"dropout (p={c.dropout}) in training mode"):
-        _judge_head_dropout(obs, P, x_train, eps, c, act)
+        _judge_head_dropout(obs, run, key, c, act)
     return cases.verdict("the residual projection head of the spec (unit rows), gradients reach every parameter, "
                          "dropout acts on the branch in training mode only")
 
 
-def _head_mismatch(out: torch.Tensor, P: dict, x: torch.Tensor, eps: float, c: HeadCase) -> str:
-    expected = _head_fn(P, x, eps)
+def _head_mismatch(out: torch.Tensor, key: dict, c: HeadCase) -> str:
+    expected = key["eval"]["exact"].double()
     row = int((expected - out).abs().amax(-1).argmax())
     d = _digits((expected[row] - out[row]).abs().max().item())
     head = (f"with dropout={c.dropout} in eval mode, expected row {row} {_fmt(expected[row], c.dim, d)}, found "
             f"{_fmt(out[row], c.dim, d)} (largest difference {(expected - out).abs().max().item():.2g}). ")
-    for variant, hint in _HEAD_MISTAKES.items():
-        if (_head_fn(P, x, eps, variant=variant) - out).abs().max().item() <= TOL_HEAD:
+    for mistake, hint in _HEAD_MISTAKES.items():
+        if (key["mistakes"][mistake].double() - out).abs().max().item() <= TOL_HEAD:
             return head + "Hint: " + hint
-    for act, hint in _HEAD_ACT_MISTAKES.values():
-        if (_head_fn(P, x, eps, act=act) - out).abs().max().item() <= TOL_HEAD:
-            return head + "Hint: " + hint
-    h = x @ P["proj.weight"].T + P["proj.bias"]
-    z = F.gelu(h) @ P["fc.weight"].T + P["fc.bias"]
-    scale = 1 / (1 - c.dropout)
-    mask = _mask_fit(out, lambda m: _unit(_layer_norm(h[:, None] + m * z[:, None] * scale, P["norm.weight"],
-                                                      P["norm.bias"], eps)), c.dim)
+    mask = _mask_fit(out, key["eval_dropout"])
     if mask is not None and not bool(mask.all()):
         return head + ("Hint: dropout is active in eval mode: use the nn.Dropout module (it follows train()/eval()), "
                        "or F.dropout(..., training=self.training).")
     return head + "Hint: h = proj(x); y = norm(h + dropout(fc(gelu(h)))); output y / ||y||."
 
 
-def _judge_head_grads(obs, roles, P, x, weights, eps, act) -> None:
-    grads = obs.get("grads")
+def _judge_head_grads(run: dict, expected: dict[str, torch.Tensor]) -> None:
+    grads = run.get("grads")
     expect(grads is not None, "the output does not require grad: it must stay connected to the head's parameters. "
            "Hint: avoid .detach(), .item(), .data or torch.no_grad() inside forward.")
-    leaves = {r: p.clone().requires_grad_(True) for r, p in P.items()}
-    (_head_fn(leaves, x, eps, act=act) * weights).sum().backward()
     for role in _ROLES:
-        name, expected = roles[role], leaves[role].grad
+        name = run["roles"][role]
         found = grads.get(name)
         if found is None or not bool(found.abs().sum() > 0):
             raise CheckFailed(f"no gradient reaches {_ROLE_WORDS[role]} (your parameter {name}): the output must "
                               "stay connected to it. Hint: avoid .detach(), .data, .item() or torch.no_grad() "
                               "inside forward, and use the parameter itself, not a copy.")
-        err = _rel_err(found, expected)
+        err = _rel_err(found, expected[role])
         if err > TOL_HEAD_GRAD:
             d = _digits(err)
             raise CheckFailed(f"the gradient of {_ROLE_WORDS[role]} (your {name}) differs: expected "
-                              f"{_fmt(expected, 4, d)}, found {_fmt(found, 4, d)}. Hint: the output is right, so "
-                              "some path is cut from autograd (.detach() or .data on part of the computation).")
+                              f"{_fmt(expected[role], 4, d)}, found {_fmt(found, 4, d)}. Hint: the output is right, "
+                              "so some path is cut from autograd (.detach() or .data on part of the computation).")
 
 
-def _judge_head_dropout(obs, P, x, eps, c: HeadCase, act) -> None:
-    expect(obs["train"]["kind"] != "error", f"in training mode your head raised {obs['train'].get('error')}.")
-    found = _tensor(obs["train"], "the head's output in training mode", (c.train_batch, c.dim)).double()
-    p, scale = c.dropout, 1 / (1 - c.dropout)
-    h = x @ P["proj.weight"].T + P["proj.bias"]
-    z = act(h) @ P["fc.weight"].T + P["fc.bias"]
-    w, b = P["norm.weight"], P["norm.bias"]
+def _judge_head_dropout(obs: dict, run: dict, key: dict, c: HeadCase, act: str) -> None:
+    expect(run["train"]["kind"] != "error", f"in training mode your head raised {run['train'].get('error')}.")
+    found = _tensor(run["train"], "the head's output in training mode", (c.train_batch, c.dim)).double()
+    p = c.dropout
+    plain = key["train"][act]["plain"].double()
     ps = sorted({round(la["p"], 6) for la in obs["layers"] if la["kind"] == "dropout"})
     intro = f"ProjectionHead(..., dropout={p}) in training mode: "
 
-    if (found - _unit(_layer_norm(h + z, w, b, eps))).abs().max().item() <= TOL_HEAD:
+    if (found - plain).abs().max().item() <= TOL_HEAD:
         raise CheckFailed(intro + "the output equals the eval-mode output: dropout has no effect. Hint: "
                           "y = norm(h + dropout(fc(gelu(h)))) with the head's nn.Dropout(dropout).")
-    mask = _mask_fit(found, lambda m: _unit(_layer_norm(h[:, None] + m * z[:, None] * scale, w, b, eps)), c.dim)
+    mask = _mask_fit(found, key["train"][act]["dropout"])
     if mask is not None:
         dropped = 1 - mask.mean().item()
         expect(abs(dropped - p) <= 0.15,
                intro + f"{dropped:.0%} of the branch's entries were dropped, expected about {p:.0%}. Hint: "
                "nn.Dropout(p) drops with probability p (not 1 - p).")
         return
-    builders = {
-        "without the 1/(1-p) rescaling (dropout keeps the expected value by scaling the kept entries)":
-            (c.dim, lambda m: _unit(_layer_norm(h[:, None] + m * z[:, None], w, b, eps))),
-        "on the residual sum h + fc(gelu(h)); it belongs on the branch only, before the addition":
-            (c.dim, lambda m: _unit(_layer_norm(m * (h + z)[:, None] * scale, w, b, eps))),
-        "on gelu(h), before fc; it belongs after fc: dropout(fc(gelu(h)))":
-            (c.dim, lambda m: _unit(_layer_norm(
-                h[:, None] + (m * act(h)[:, None] * scale) @ P["fc.weight"].T + P["fc.bias"], w, b, eps))),
-        "on h = proj(x) (both paths); it belongs on the branch after fc":
-            (c.dim, lambda m: _unit(_layer_norm(
-                m * h[:, None] * scale + act(m * h[:, None] * scale) @ P["fc.weight"].T + P["fc.bias"], w, b, eps))),
-        "after the LayerNorm; it belongs on the branch before the addition":
-            (c.dim, lambda m: _unit(m * _layer_norm(h + z, w, b, eps)[:, None] * scale)),
-        "after the final normalisation (rows are no longer unit vectors); it belongs on the branch":
-            (c.dim, lambda m: m * _unit(_layer_norm(h + z, w, b, eps))[:, None] * scale),
-    }
-    for where, (n, build) in builders.items():
-        if _mask_fit(found, build, n) is not None:
+    for place, where in _DROPOUT_PLACES.items():
+        table = key["misplaced"][place]
+        if _mask_fit(found[:len(table)], table) is not None:
             raise CheckFailed(intro + f"your dropout acts {where}. Hint: y = norm(h + dropout(fc(gelu(h)))).")
     note = ""
     if ps and round(p, 6) not in ps:
         note = f" Your head's nn.Dropout has p={', '.join(map(str, ps))}: use the `dropout` argument."
     row = 0
-    expected = _unit(_layer_norm(h + z, w, b, eps))
     raise CheckFailed(intro + f"the output does not match dropout applied to the branch fc(gelu(h)) for any "
-                      f"mask (row {row}: without dropout it would be {_fmt(expected[row], 5)}, found "
+                      f"mask (row {row}: without dropout it would be {_fmt(plain[row], 5)}, found "
                       f"{_fmt(found[row], 5)}).{note} Hint: y = norm(h + dropout(fc(gelu(h)))) with the head's "
                       "nn.Dropout(dropout).")
 
@@ -532,36 +498,26 @@ def probe_loss(sub: Submission, case: list[dict]) -> dict:
     return {"cases": out}
 
 
-def _clip_loss64(img, txt, scale, *, directions: str = "both", reduce: str = "mean"):
-    """Symmetric InfoNCE in float64 (or a mistaken variant of it)."""
-    logits = scale * img @ txt.T
-    labels = torch.arange(len(img))
-    red = "sum" if reduce == "sum" else "mean"
-    i2t = F.cross_entropy(logits, labels, reduction=red)
-    t2i = F.cross_entropy(logits.T, labels, reduction=red)
-    return {"both": 0.5 * (i2t + t2i), "i2t": i2t, "t2i": t2i, "sum": i2t + t2i}[directions]
+def _loss_diagnosis(value: float, mistakes: dict, s: float, finite_cases_right: bool) -> str:
+    """The mistake whose loss (``mistakes``, from the key) equals ``value`` on this batch, or a generic hint."""
+    def close(name: str) -> bool:
+        return math.isclose(value, float(mistakes[name]), rel_tol=TOL_LOSS, abs_tol=1e-7)
 
-
-def _loss_diagnosis(value: float, img, txt, s: float, finite_cases_right: bool) -> str:
-    """The mistake whose loss equals ``value`` on this batch, or a generic hint."""
-    def close(v) -> bool:
-        return math.isclose(value, float(v), rel_tol=TOL_LOSS, abs_tol=1e-7)
-
-    if close(_clip_loss64(img, txt, s, directions="i2t")) or close(_clip_loss64(img, txt, s, directions="t2i")):
+    if close("image->text only") or close("text->image only"):
         return ("your value equals ONE direction only: CLIP's loss is symmetric, average the cross-entropy over rows "
                 "(image->text) and over columns (text->image).")
-    if close(_clip_loss64(img, txt, s, directions="sum")):
+    if close("sum of the directions"):
         return "your value is the SUM of the two directions: take their mean."
-    if close(_clip_loss64(img, txt, s, reduce="sum")) or close(_clip_loss64(img, txt, s, directions="sum", reduce="sum")):
+    if close("summed over the batch") or close("sum of the directions, summed over the batch"):
         return "your value is summed over the batch: average over the pairs (cross_entropy's default reduction='mean')."
-    if close(_clip_loss64(img, txt, math.exp(s))):
+    if close("scale exponentiated"):
         return ("you exponentiate the scale: `scale` is already exp(logit_scale) (the inverse temperature); "
                 "multiply the cosine similarities by it as given.")
-    if close(_clip_loss64(img, txt, math.log(s))):
+    if close("log of the scale"):
         return "you use log(scale): `scale` is already exp(logit_scale); multiply the cosine similarities by it."
-    if s != 1 and close(_clip_loss64(img, txt, 1.0)):
+    if s != 1 and close("scale ignored"):
         return "your loss ignores `scale`: the logits are scale * image_emb @ text_emb.T."
-    if s != 1 and close(_clip_loss64(img, txt, 1 / s)):
+    if s != 1 and close("divided by the scale"):
         return "you divide by `scale`: it is the INVERSE temperature, multiply the cosine similarities by it."
     if not math.isfinite(value):
         if finite_cases_right:
@@ -581,21 +537,19 @@ def _tangential(grad: torch.Tensor, unit: torch.Tensor) -> torch.Tensor:
     return grad - (grad * unit).sum(-1, keepdim=True) * unit
 
 
-def _loss_value_right(c: LossCase, rec: dict) -> bool:
+def _loss_value_right(rec: dict, want: dict) -> bool:
     d = rec.get("value", {})
     if d.get("kind") != "tensor" or d["value"].numel() != 1:
         return False
-    img, txt, scale = (t.double() for t in _loss_inputs(c))
-    value = d["value"].double().item()
-    return math.isclose(value, _clip_loss64(img, txt, scale).item(), rel_tol=TOL_LOSS, abs_tol=1e-7)
+    return math.isclose(d["value"].double().item(), want["value"], rel_tol=TOL_LOSS, abs_tol=1e-7)
 
 
-def judge_loss(obs: dict, case: list[dict]) -> Verdict:
+def judge_loss(obs: dict, case: list[dict], key: list[dict]) -> Verdict:
     cases = [_as(LossCase, c) for c in case]
     verdict = Cases()
-    right = [_loss_value_right(c, rec) for c, rec in zip(cases, obs["cases"])]
+    right = [_loss_value_right(rec, want) for rec, want in zip(obs["cases"], key)]
     finite_right = all(r for r, c in zip(right, cases) if c.scale < 50) and any(c.scale < 50 for c in cases)
-    for c, rec in zip(cases, obs["cases"]):
+    for c, rec, want in zip(cases, obs["cases"], key):
         name = f"batch of {c.batch} pairs, scale {c.scale:g}"
         with verdict(name):
             expect("error" not in rec, f"your loss raised {rec.get('error')}.")
@@ -604,34 +558,27 @@ def judge_loss(obs: dict, case: list[dict]) -> Verdict:
                    f"expected a 0-d tensor (the mean loss), found "
                    f"{'a tensor of shape ' + str(tuple(d['value'].shape)) if d['kind'] == 'tensor' else 'a ' + d['kind']}. "
                    "Hint: return the loss tensor itself; cross_entropy averages over the batch.")
-            img, txt, scale = (t.double() for t in _loss_inputs(c))
+            img, txt, _ = (t.double() for t in _loss_inputs(c))
             value = d["value"].double().item()
-            expected = _clip_loss64(img, txt, scale).item()
+            expected = want["value"]
             if not math.isclose(value, expected, rel_tol=TOL_LOSS, abs_tol=1e-7):
-                i2t = _clip_loss64(img, txt, scale, directions="i2t").item()
-                t2i = _clip_loss64(img, txt, scale, directions="t2i").item()
+                i2t, t2i = want["mistakes"]["image->text only"], want["mistakes"]["text->image only"]
                 raise CheckFailed(f"expected loss {expected:.6f} (image->text {i2t:.6f}, text->image {t2i:.6f}), "
-                                  f"found {value:.6f}. Hint: {_loss_diagnosis(value, img, txt, c.scale, finite_right)}")
+                                  f"found {value:.6f}. Hint: {_loss_diagnosis(value, want['mistakes'], c.scale, finite_right)}")
             expect(d["requires_grad"] and rec.get("grads") is not None,
                    "the loss does not require grad: it must stay connected to the embeddings and the scale. "
                    "Hint: no .item(), .detach() or torch.no_grad() inside.")
-            leaves = [t.clone().requires_grad_(True) for t in (img, txt, scale)]
-            _clip_loss64(*leaves).backward()
-            half = [t.clone().requires_grad_(True) for t in (img, txt, scale)]
-            (0.5 * _clip_loss64(*half, directions="i2t")).backward()
-            for what, found, exp_leaf, half_leaf in zip(("image_emb", "text_emb", "scale"), rec["grads"], leaves, half):
+            for what, found, expected_grad, half_grad in zip(("image_emb", "text_emb", "scale"), rec["grads"],
+                                                             want["grads"], want["image->text half grads"]):
                 if found is None or (what != "scale" and not bool(found.abs().sum() > 0)):
                     hint = ("the loss must use the `scale` tensor itself (not a Python number from scale.item() or "
                             "float(scale)), or the temperature cannot learn." if what == "scale"
                             else "avoid .detach() / .data on the similarities.")
                     raise CheckFailed(f"no gradient reaches {what}. Hint: {hint}")
-                expected_grad = exp_leaf.grad
-                if what != "scale":  # the embeddings are unit vectors: only the tangential part matters
-                    unit = (img, txt)[what == "text_emb"]
-                    found, expected_grad = _tangential(found.double(), unit), _tangential(expected_grad, unit)
+                if what != "scale":  # the embeddings are unit vectors: only the tangential part matters (the key's is)
+                    found = _tangential(found.double(), (img, txt)[what == "text_emb"])
                 err = _rel_err(found, expected_grad)
                 if err > TOL_LOSS_GRAD:
-                    half_grad = half_leaf.grad if what == "scale" else _tangential(half_leaf.grad, unit)
                     if _rel_err(found, half_grad) <= TOL_LOSS_GRAD:
                         hint = ("the value is right but only the image->text half sends gradients: the text->image "
                                 "direction is detached.")
@@ -672,11 +619,6 @@ def _retrieval_inputs(c: RetrievalCase):
                                                                                                      generator=g), None]
     big = torch.randn(c.big_gallery, c.dim, generator=g) * torch.logspace(-1, 1, c.big_gallery)[:, None]
     return q, gal, big
-
-
-def _cos64(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    a, b = a.double(), b.double()
-    return _unit(a) @ _unit(b).T
 
 
 def probe_retrieval(sub: Submission, case: dict) -> dict:
@@ -766,38 +708,37 @@ def _judge_top_k(d: dict, sim: torch.Tensor, k: int, dot: torch.Tensor | None) -
                           f"{_fmt(scores[0], kk, d_)}. Hint: {hint}")
 
 
-def _similarity_hint(found: torch.Tensor, q: torch.Tensor, gal: torch.Tensor) -> str:
-    q, gal = q.double(), gal.double()
-    dot = q @ gal.T
-    scale = max(1, dot.abs().max().item())
-    if (found - dot).abs().max().item() <= TOL_COS * scale:
+def _similarity_hint(found: torch.Tensor, mistakes: dict[str, torch.Tensor]) -> str:
+    """The mistake (from the key: its similarities on the small gallery) that ``found`` equals, as a hint."""
+    scale = max(1, mistakes["raw dot products"].abs().max().item())
+    if (found - mistakes["raw dot products"]).abs().max().item() <= TOL_COS * scale:
         return "you return raw dot products: normalise both sides (cosine similarity)."
-    if (found - _unit(q) @ gal.T).abs().max().item() <= TOL_COS * scale:
+    if (found - mistakes["queries only normalised"]).abs().max().item() <= TOL_COS * scale:
         return "only the queries are normalised: normalise the gallery too."
-    if (found - q @ _unit(gal).T).abs().max().item() <= TOL_COS * scale:
+    if (found - mistakes["gallery only normalised"]).abs().max().item() <= TOL_COS * scale:
         return "only the gallery is normalised: normalise the queries too."
-    if (found - F.normalize(q, dim=0) @ F.normalize(gal, dim=0).T).abs().max().item() <= TOL_COS:
+    if (found - mistakes["normalised along dim 0"]).abs().max().item() <= TOL_COS:
         return "you normalise along the wrong dimension: each ROW is a vector (dim=-1)."
     return "cosine similarity = normalised queries @ normalised gallery.T."
 
 
-def judge_retrieval(obs: dict, case: dict) -> Verdict:
+def judge_retrieval(obs: dict, case: dict, key: dict) -> Verdict:
     c = _as(RetrievalCase, case)
     q, gal, big = _retrieval_inputs(c)
     cases = Cases()
     refs = {}  # what top_k is judged against, per gallery: the cosine, or the student's own similarity
-    for key, gallery in (("similarity", gal), ("similarity_big", big)):
-        cos = _cos64(q, gallery)
-        refs[key] = (cos, q.double() @ gallery.double().T)
-        d = obs[key]
+    for name, gallery in (("similarity", gal), ("similarity_big", big)):
+        cos = key[name]["cosine"].double()
+        refs[name] = (cos, key[name]["raw dot products"].double())
+        d = obs[name]
         shape = (c.queries, len(gallery))
         if d.get("kind") != "tensor" or tuple(d["value"].shape) != shape or not bool(torch.isfinite(d["value"]).all()):
             found = None
         else:
             found = d["value"].double()
             if (found - cos).abs().max().item() > TOL_COS:
-                refs[key] = (found, None)
-        if key == "similarity":
+                refs[name] = (found, None)
+        if name == "similarity":
             with cases("similarity", weight=2):
                 expect(d.get("kind") != "error", f"similarity raised {d.get('error')}.")
                 found = _tensor(d, f"similarity(queries {(c.queries, c.dim)}, gallery {(c.gallery, c.dim)})", shape)
@@ -806,7 +747,7 @@ def judge_retrieval(obs: dict, case: dict) -> Verdict:
                 if not err <= TOL_COS:
                     dd = _digits(err)
                     raise CheckFailed(f"similarity: expected row 0 {_fmt(cos[0], 5, dd)}, found "
-                                      f"{_fmt(found[0], 5, dd)}. Hint: {_similarity_hint(found, q, gal)}")
+                                      f"{_fmt(found[0], 5, dd)}. Hint: {_similarity_hint(found, key['mistakes'])}")
     small, large = refs["similarity"], refs["similarity_big"]
     for (gallery, k), d in zip(_top_k_runs(c, gal, big), obs["top_k"]):
         ref, dot = large if gallery is big else small
@@ -872,16 +813,7 @@ def probe_zero_shot(sub: Submission, case: dict) -> dict:
     return obs
 
 
-def _class_emb64(c: ZeroShotCase, *, first: bool = True, after: bool = True) -> torch.Tensor:
-    rows = []
-    for n in c.names:
-        e = torch.stack([_encode_one(t.format(n), c.dim, c.seed) for t in c.templates]).double()
-        m = (_unit(e) if first else e).mean(0)
-        rows.append(m / m.norm() if after else m)
-    return torch.stack(rows)
-
-
-def judge_zero_shot(obs: dict, case: dict) -> Verdict:
+def judge_zero_shot(obs: dict, case: dict, key: dict) -> Verdict:
     c = _as(ZeroShotCase, case)
     cases = Cases()
     with cases("class embeddings"):
@@ -894,18 +826,18 @@ def judge_zero_shot(obs: dict, case: dict) -> Verdict:
             raise CheckFailed(f"the prompts your code encoded are not template.format(name) for every class and "
                               f"template: expected e.g. {want[:2]}, found {odd or seen[:2]} "
                               f"({len(seen)} distinct prompts, expected {len(want)}).")
-        expected = _class_emb64(c)
+        expected, mistakes = key["class_embeddings"].double(), key["class_embedding_mistakes"]
         err = (emb - expected).abs().max().item()
         if err > TOL_COS:
             d = _digits(err)
             msg = f"class 0 ({c.names[0]!r}): expected {_fmt(expected[0], c.dim, d)}, found {_fmt(emb[0], c.dim, d)}. Hint: "
-            if (emb - _class_emb64(c, after=False)).abs().max().item() <= TOL_COS:
+            if (emb - mistakes["mean not renormalised"]).abs().max().item() <= TOL_COS:
                 msg += ("normalise again after averaging the templates: the mean of unit vectors is shorter than 1 "
                         f"(your norms {_fmt(emb.norm(dim=-1), 3)}).")
-            elif (emb - _class_emb64(c, first=False)).abs().max().item() <= TOL_COS:
+            elif (emb - mistakes["templates not normalised"]).abs().max().item() <= TOL_COS:
                 msg += ("normalise EACH template's embedding before averaging (otherwise the prompts with long "
                         "embeddings dominate), then normalise the mean.")
-            elif (emb - _class_emb64(c, first=False, after=False)).abs().max().item() <= TOL_COS * max(
+            elif (emb - mistakes["nothing normalised"]).abs().max().item() <= TOL_COS * max(
                     1, expected.abs().max().item()):
                 msg += "normalise each template's embedding, average them, and normalise the average."
             elif bool(((emb.norm(dim=-1) - 1).abs() > 1e-3).any()):
@@ -916,15 +848,13 @@ def judge_zero_shot(obs: dict, case: dict) -> Verdict:
     with cases("classify"):
         d = obs["classify"]
         expect(d["kind"] != "error", f"classify raised {d.get('error')}.")
-        image_emb, class_emb = (t.double() for t in _classify_inputs(c))
         pred = _tensor(d, f"classify(images {(c.images, c.dim)}, classes {(c.classes, c.dim)})", (c.images,))
         expect(not pred.is_floating_point(), f"classify must return class indices (int64), found dtype {pred.dtype}.")
-        cos = _unit(image_emb) @ _unit(class_emb).T
-        expected = cos.argmax(dim=-1)
+        expected, mistakes = key["classes"], key["class_mistakes"]
         if not torch.equal(pred.long(), expected):
-            if torch.equal(pred.long(), (image_emb @ class_emb.T).argmax(dim=-1)):
+            if torch.equal(pred.long(), mistakes["raw dot products"]):
                 hint = "you compare raw dot products, so long class vectors win: use cosine similarity."
-            elif torch.equal(pred.long(), cos.argmin(dim=-1)):
+            elif torch.equal(pred.long(), mistakes["least similar"]):
                 hint = "you pick the LEAST similar class: argmax, not argmin."
             else:
                 hint = "the class with the HIGHEST cosine similarity, per image (dim=-1)."
@@ -965,17 +895,26 @@ class TinyCLIP(nn.Module):
         return img, txt, self.logit_scale.exp()
 
 
-class GraderLoss(nn.Module):
-    """Symmetric InfoNCE written here (the step is graded with this loss, not the student's); records calls."""
+class StandInLoss(nn.Module):
+    """The loss the step check hands to ``train_step``: deliberately not the homework's (2(e) grades the step,
+    2(b) the loss), a scalar differentiable in both embeddings and the scale.
+
+    ``log(scale) * (mean similarity of non-matching pairs - mean similarity of matching pairs)``: it pulls
+    matching pairs together, pushes the others apart, and raises ``logit_scale = log(scale)`` by about its
+    learning rate per step, so that the temperature reaches the clamp within the check's few steps.
+    Records ``(scale, loss)`` of each call.
+    """
 
     def __init__(self):
         super().__init__()
         self.calls: list[tuple[torch.Tensor, torch.Tensor]] = []  # (scale, loss) per call, detached
 
     def forward(self, image_emb, text_emb, scale):
-        logits = scale * image_emb @ text_emb.T
-        labels = torch.arange(len(logits))
-        loss = 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
+        sim = image_emb @ text_emb.T
+        n = len(sim)
+        matching = sim.diagonal().mean()
+        others = (sim.sum() - sim.diagonal().sum()) / max(n * n - n, 1)
+        loss = torch.log(torch.as_tensor(scale)) * (others - matching)
         # no .item() here: the probe counts those
         self.calls.append((torch.as_tensor(scale).detach().clone(), loss.detach().clone()))
         return loss
@@ -1073,7 +1012,7 @@ def probe_step(sub: Submission, case: dict) -> dict:
     obs: dict = {}
 
     # the trajectory: leftover gradients, `steps` SGD steps, the frozen encoder in eval mode
-    model, loss_fn = _step_model(c), GraderLoss()
+    model, loss_fn = _step_model(c), StandInLoss()
     model.train()
     model.visual.eval()
     _leftover_grads(model, c.seed + 2)
@@ -1116,70 +1055,12 @@ def probe_step(sub: Submission, case: dict) -> dict:
     for start in (6.0, -1.0) if c.check_lower_bound else (6.0,):
         m = _step_model(c, logit_scale=start)
         try:
-            step.train_step(m, images, text, GraderLoss(), _optimizer(m, c, lr=0.0))
+            step.train_step(m, images, text, StandInLoss(), _optimizer(m, c, lr=0.0))
             clamps[str(start)] = float(m.logit_scale.detach().reshape(-1)[0])
         except Exception as e:  # noqa: BLE001 - reported to the judge
             clamps[str(start)] = _error(e)
     obs["clamps"] = clamps
     return obs
-
-
-class _SGD:
-    """torch.optim.SGD's update written out (momentum, weight decay; no dampening, not Nesterov).
-
-    The judge uses it instead of torch.optim: the first ``optimizer.step()`` in a process imports
-    torch._dynamo (seconds), which the grader's own process does not otherwise need.
-    """
-
-    def __init__(self, groups: list[dict], momentum: float, weight_decay: float):
-        self.params = [(p, g["lr"]) for g in groups for p in g["params"]]
-        self.momentum, self.wd = momentum, weight_decay
-        self.buf: dict[int, torch.Tensor] = {}
-
-    def zero_grad(self) -> None:
-        for p, _ in self.params:
-            p.grad = None
-
-    @torch.no_grad()
-    def step(self) -> None:
-        for i, (p, lr) in enumerate(self.params):
-            if p.grad is None:
-                continue
-            d = p.grad + self.wd * p if self.wd else p.grad
-            if self.momentum:
-                d = self.buf[i] = d.clone() if i not in self.buf else self.buf[i] * self.momentum + d
-            p.sub_(lr * d)
-
-
-def _simulate(c: StepCase, mistake: str | None = None, clamp: bool = True) -> tuple[list[float], list[dict]]:
-    """The expected trajectory (losses before each update, parameters after it), or a mistaken one.
-
-    ``clamp=False``: without the temperature clamp (judged in a case of its own).
-    """
-    images, text = _step_batch(c)
-    model, loss_fn = _step_model(c), GraderLoss()
-    _leftover_grads(model, c.seed + 2)
-    opt = _SGD(_param_groups(model, c), c.momentum, c.weight_decay)
-    losses, states = [], []
-    for _ in range(c.steps):
-        if mistake not in ("no zero_grad", "zero_grad at the end"):
-            opt.zero_grad()
-        img, txt, scale = model(images, text)
-        loss = loss_fn(img, txt, scale)
-        loss.backward()
-        if mistake == "clamp before step":
-            with torch.no_grad():
-                model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
-        if mistake != "no step":
-            opt.step()
-        if clamp and mistake != "clamp before step":
-            with torch.no_grad():
-                model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)
-        if mistake == "zero_grad at the end":
-            opt.zero_grad()
-        losses.append(loss.item())
-        states.append({n: p.detach().clone() for n, p in model.named_parameters()})
-    return losses, states
 
 
 _STEP_MISTAKES = {
@@ -1204,7 +1085,7 @@ def _state_diff(found: dict, expected: dict) -> tuple[str, float]:
     return name, worst
 
 
-def judge_step(obs: dict, case: dict) -> Verdict:
+def judge_step(obs: dict, case: dict, key: dict) -> Verdict:
     c = _as(StepCase, case)
     if obs["error"]:
         hint = ""
@@ -1218,15 +1099,16 @@ def judge_step(obs: dict, case: dict) -> Verdict:
     bounds = "[0, ln 100]" if lower else "at most ln 100"
     # the clamp is judged in its own case; the update is judged with the student's clamp (present or not)
     clamp_works = isinstance(obs["clamps"].get("6.0"), float) and math.isclose(
-        obs["clamps"]["6.0"], MAX_LOGIT_SCALE, abs_tol=TOL_CLAMP)
-    _, exp_states = _simulate(c, clamp=clamp_works)
+        obs["clamps"]["6.0"], key["clamps"]["6.0"], abs_tol=TOL_CLAMP)
+    clamp = "clamped" if clamp_works else "unclamped"  # the key's trajectories with the clamp, and without it
+    exp_states = key["states"][clamp]
 
     with cases("logit_scale stays the optimizer's Parameter"):
         if not obs["same_parameter"]:
             raise CheckFailed("your step assigned a new tensor to model.logit_scale: the optimizer still updates the "
                               "old Parameter, so the temperature stops learning (and a checkpoint saves the copy). "
-                              "Hint: clamp the existing Parameter in place: with torch.no_grad(): "
-                              "model.logit_scale.clamp_(0, MAX_LOGIT_SCALE).")
+                              "Hint: clamp the existing Parameter in place, with its in-place clamp_ inside "
+                              "torch.no_grad().")
 
     with cases("update: zero_grad, forward, loss, backward, step", weight=2):
         for k, calls in enumerate(obs["loss_calls"]):
@@ -1235,8 +1117,8 @@ def judge_step(obs: dict, case: dict) -> Verdict:
             before = c.logit_scale if k == 0 else obs["states"][k - 1]["logit_scale"].item()
             expect(math.isclose(calls[0][0], math.exp(before), rel_tol=1e-5),
                    f"step {k + 1}: loss_fn received scale {calls[0][0]:.4f}, expected the model's third output "
-                   f"exp(logit_scale) = {math.exp(before):.4f}. Hint: image_emb, text_emb, scale = model(images, text); "
-                   "loss = loss_fn(image_emb, text_emb, scale).")
+                   f"exp(logit_scale) = {math.exp(before):.4f}. Hint: pass loss_fn the three outputs of the model "
+                   "as they are, the scale last.")
         for k, (found, expected) in enumerate(zip(obs["states"], exp_states)):
             name, err = _state_diff(found, expected)
             if err <= TOL_STEP:
@@ -1246,10 +1128,8 @@ def judge_step(obs: dict, case: dict) -> Verdict:
                 hint = ("your step replaced model.logit_scale (see above), so the optimizer's updates no longer reach "
                         "the model's temperature.")
             else:
-                for mistake, text in _STEP_MISTAKES.items():
-                    if mistake == "clamp before step" and not clamp_works:
-                        continue
-                    _, m_states = _simulate(c, mistake, clamp=clamp_works)
+                for mistake, m_states in key["mistakes"][clamp].items():
+                    text = _STEP_MISTAKES[mistake]
                     if all(_state_diff(f, m)[1] <= TOL_STEP for f, m in zip(obs["states"], m_states)):
                         hint = text
                         break
@@ -1264,7 +1144,7 @@ def judge_step(obs: dict, case: dict) -> Verdict:
         for start, value in obs["clamps"].items():
             if isinstance(value, str):
                 raise CheckFailed(f"with logit_scale {start} your step raised {value}.")
-            want = min(max(float(start), 0.0 if lower else -math.inf), MAX_LOGIT_SCALE)
+            want = key["clamps"][start]
             if not math.isclose(value, want, abs_tol=TOL_CLAMP):
                 if float(start) > MAX_LOGIT_SCALE:
                     hint = ("clamp it in place after optimizer.step() (clamp_, not clamp, whose result is a new "
@@ -1327,7 +1207,7 @@ def checks(suffix: str = "", title: str = "", visibility: str = "visible", *, he
              ("2d", "(d) zero-shot classifier", "zero_shot", asdict(zero_shot), 30),
              ("2e", "(e) training step", "step", asdict(step), 60)]
     return [Check(cid + suffix, Q, name + title, 0.5, timeout=timeout, visibility=visibility,
-                  probe=f"{_M}:probe_{fn}", judge=f"{_M}:judge_{fn}", args={"case": case})
+                  probe=f"{_M}:probe_{fn}", judge=f"{_M}:judge_{fn}", key=f"{_KEYS}:{fn}", args={"case": case})
             for cid, name, fn, case, timeout in parts]
 
 
