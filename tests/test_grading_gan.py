@@ -230,17 +230,24 @@ def test_loss_tolerance_separates_legitimate_from_mistaken():
 
 
 def test_step_tolerance_separates_readings_and_mistakes():
-    """Between D-then-G and simultaneous updates, and the leaks, gradients differ far beyond GRAD_RTOL."""
-    real, noise = gan.fixture_batches(0, (6,))[0]
-    g, d = gan.fixture_nets(0)
-    gp, dp = [p.detach() for p in g.parameters()], [p.detach() for p in d.parameters()]
-    c0 = gan.step_candidates(0, gp, dp, real, noise, 0.1, None, None)
-    c = gan.step_candidates(0, gp, dp, real, noise, 0.1, c0["D"]["simultaneous"], c0["G"]["simultaneous"])
-    gaps = [gan.rel_diff(c["G"]["D first"], c["G"]["simultaneous"]),
-            gan.rel_diff(c["D"]["G first"], c["D"]["simultaneous"]),
-            gan.rel_diff(c["G"]["leak: discriminator_loss"], c["G"]["simultaneous"]),
-            gan.rel_diff(c["D"]["leak: generator_loss"], c["D"]["simultaneous"])]
-    assert min(gaps) > 100 * gan.GRAD_RTOL, gaps
+    """Between D-then-G, G-then-D and simultaneous updates, and the leaks and the sigmoid mistake, the key's
+    gradients (first call, visible inputs, either kind of loss) differ far beyond GRAD_RTOL."""
+    key = core.answer_key(BY_ID["3d"])
+    first = {(tuple(p["D"]), tuple(p["G"])): p["calls"][0] for p in key["paths"]}
+    gaps = {}
+    for fam in ("stand-in", "BCE"):
+        sim = first[(fam, "simultaneous"), (fam, "simultaneous")]
+        d_first = first[(fam, "simultaneous"), (fam, "D first")]
+        g_first = first[(fam, "G first"), (fam, "simultaneous")]
+        mean = first[(fam, "mean of the halves"), (fam, "simultaneous")]
+        gaps[fam, "G: D first"] = gan.rel_diff(d_first["G"], sim["G"])
+        gaps[fam, "D: G first"] = gan.rel_diff(g_first["D"], sim["D"])
+        for net in ("D", "G"):
+            for name, grads in d_first["mistakes"][net].items():
+                gaps[fam, f"{net}: {name}"] = min(gan.rel_diff(grads, c[net]) for c in (sim, d_first, g_first, mean))
+    other = first[("BCE", "simultaneous"), ("BCE", "simultaneous")]
+    gaps["stand-in", "D: BCE"] = gan.rel_diff(other["D"], first[("stand-in", "simultaneous"), ("stand-in", "D first")]["D"])
+    assert min(gaps.values()) > 100 * gan.GRAD_RTOL, gaps
 
 
 def test_messages_show_the_difference_they_complain_about(tmp_path):
@@ -250,10 +257,10 @@ def test_messages_show_the_difference_they_complain_about(tmp_path):
     assert r.status == "partial" and "0.00011" in r.message, r.message
 
 
-def test_judges_do_not_touch_the_graders_random_state():
+def test_judges_and_keys_do_not_touch_the_graders_random_state():
     obs = core.decode_observations(core.encode_observations(gan.probe_step(Submission(None))))
     torch.manual_seed(123)
     before = torch.get_rng_state()
-    gan.judge_step(obs)
+    gan.judge_step(obs, key=core.compute_key(BY_ID["3d"]))  # the key's computation too
     assert torch.equal(before, torch.get_rng_state())
 

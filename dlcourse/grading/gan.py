@@ -541,16 +541,6 @@ def judge_generator(obs: dict, train: bool = False, **_) -> str:
 
 # =========================================================================== (c) losses and optimisers
 
-def bce(x: torch.Tensor, label: float) -> torch.Tensor:
-    """BCE on logits against a constant label, averaged over the batch."""
-    return F.binary_cross_entropy_with_logits(x, torch.full_like(x, label))
-
-
-def bce_p(p: torch.Tensor, label: float) -> torch.Tensor:
-    """BCE on probabilities (what ``nn.BCELoss`` computes, including its clamp of log at -100)."""
-    return F.binary_cross_entropy(p, torch.full_like(p, label))
-
-
 def _call_loss(fn, *inputs: torch.Tensor) -> dict:
     """One call of a student loss: value, its type/shape, the gradients w.r.t. the inputs, or the error."""
     xs = [x.clone().requires_grad_() for x in inputs]
@@ -684,12 +674,6 @@ def _loss_value(o: dict, name: str) -> float:
     return o["value"].item()
 
 
-def input_grads(fn, *inputs: torch.Tensor) -> list[torch.Tensor]:
-    """Gradients of ``fn(*inputs)`` with respect to each input."""
-    xs = [x.detach().clone().requires_grad_() for x in inputs]
-    return list(torch.autograd.grad(fn(*xs), xs))
-
-
 def _expect_grads(o: dict, want: list[torch.Tensor], name: str) -> None:
     grads = o.get("grads") or []
     expect(o.get("requires_grad") and len(grads) == len(want) and all(g is not None for g in grads),
@@ -705,33 +689,31 @@ def _scalar_ok(o: dict) -> bool:
     return not o.get("error") and o["type"] == "Tensor" and o["shape"] is not None and math.prod(o["shape"]) == 1
 
 
-def _right_on_logits(obs: dict, key: str) -> bool:
-    o = obs[key]
+def _right_on_logits(obs: dict, which: str, key: dict) -> bool:
+    o = obs[which]
     if not _scalar_ok(o):
         return False
-    real, fake = obs["real"].double(), obs["fake"].double()
-    if key == "d":
-        return any(_close(o["value"].item(), k * (bce(real, 1.0) + bce(fake, 0.0)).item()) for k in (1.0, 0.5))
-    return _close(o["value"].item(), bce(fake, 1.0).item())
+    want = key["logits"][which]["value"]
+    return any(_close(o["value"].item(), k * want) for k in ((1.0, 0.5) if which == "d" else (1.0,)))
 
 
-def _reading(obs: dict, key: str) -> tuple[str, dict, list[torch.Tensor], object]:
+def _reading(obs: dict, which: str, key: dict) -> tuple[str, dict, dict]:
     """Which space to judge a loss in: logits (the homework's), or probabilities when the student's own
-    discriminator ends in a sigmoid and the loss is not right on logits. Returns (space, call, inputs, bce)."""
-    if obs["reading"] == "probabilities" and not _right_on_logits(obs, key):
-        return "probabilities", obs[key + "_p"], [obs["p_real"].double(), obs["p_fake"].double()], bce_p
-    return "logits", obs[key], [obs["real"].double(), obs["fake"].double()], bce
+    discriminator ends in a sigmoid and the loss is not right on logits. Returns (space, call, expected)
+    with the key's values of that space."""
+    if obs["reading"] == "probabilities" and not _right_on_logits(obs, which, key):
+        return "probabilities", obs[which + "_p"], key["probabilities"][which]
+    return "logits", obs[which], key["logits"][which]
 
 
 PROBABILITY_NOTE = (" (your discriminator ends in a sigmoid, so the grader reads your losses as taking probabilities; "
                     "the homework asks for logits, which (a) charges once)")
 
 
-def _mismatch(obs: dict, key: str, name: str) -> None:
+def _mismatch(obs: dict, which: str, name: str, key: dict) -> None:
     """Fail when a loss is BCE on probabilities while the student's discriminator returns logits."""
-    o, op = obs[key], obs[key + "_p"]
-    x = [obs["p_real"].double(), obs["p_fake"].double()] if key == "d" else [obs["p_fake"].double()]
-    want = (bce_p(x[0], 1.0) + bce_p(x[1], 0.0)).item() if key == "d" else bce_p(x[0], 1.0).item()
+    o, op = obs[which], obs[which + "_p"]
+    want = key["probabilities"][which]["value"]
     prob_ok = _scalar_ok(op) and any(_close(op["value"].item(), k * want) for k in (1.0, 0.5))
     if prob_ok or "between 0 and 1" in str(o.get("error")):
         raise CheckFailed(f"{name} treats its inputs as probabilities (nn.BCELoss / F.binary_cross_entropy), but the "
@@ -740,50 +722,51 @@ def _mismatch(obs: dict, key: str, name: str) -> None:
                           "probabilities only from a discriminator that itself ends in a sigmoid.")
 
 
-def judge_d_loss(obs: dict) -> str:
-    space, o, (real, fake), loss = _reading(obs, "d")
+#: The mistakes of discriminator_loss in its key (``mistakes``), in the order they are tried, with their hints.
+D_LOSS_MISTAKES = {
+    "labels swapped": "the labels are swapped: real images are 1, generated ones 0.",
+    "label smoothing 0.9": "the real label is 0.9 (label smoothing); the homework uses 1.",
+    "real half only": "only the real half: add BCE(fake, 0).",
+    "fake half only": "only the fake half: add BCE(real, 1).",
+    "summed over the batch": "summed over the batch; BCE averages over it (reduction='mean').",
+}
+
+
+def judge_d_loss(obs: dict, key: dict) -> str:
+    space, o, want = _reading(obs, "d", key)
     if space == "logits" and not _scalar_ok(o):
-        _mismatch(obs, "d", "discriminator_loss")
+        _mismatch(obs, "d", "discriminator_loss", key)
     found = _loss_value(o, "discriminator_loss")
-    halves = lambda lab_r=1.0, lab_f=0.0: (loss(real, lab_r) + loss(fake, lab_f)).item()  # noqa: E731
-    right = halves()
+    right = want["value"]
     for k in (1.0, 0.5):
         if _close(found, k * right):
-            _expect_grads(o, input_grads(lambda r, f, k=k: k * (loss(r, 1.0) + loss(f, 0.0)), real, fake),
-                          "discriminator_loss")
+            _expect_grads(o, [k * g for g in want["grads"]], "discriminator_loss")
             note = PROBABILITY_NOTE if space == "probabilities" else ""
             return f"BCE on {space}, the two halves {'summed' if k == 1 else 'averaged'}{note}"
     if space == "logits":
-        _mismatch(obs, "d", "discriminator_loss")
-    summed = (loss(real, 1.0) * len(real) + loss(fake, 0.0) * len(fake)).item()
-    suspects = [
-        (halves(0.0, 1.0), "the labels are swapped: real images are 1, generated ones 0."),
-        (halves(0.9, 0.0), "the real label is 0.9 (label smoothing); the homework uses 1."),
-        (loss(real, 1.0).item(), "only the real half: add BCE(fake, 0)."),
-        (loss(fake, 0.0).item(), "only the fake half: add BCE(real, 1)."),
-        (summed, "summed over the batch; BCE averages over it (reduction='mean')."),
-    ]
-    hint = next((h for v, h in suspects for k in (1.0, 0.5) if _close(found, k * v)),
+        _mismatch(obs, "d", "discriminator_loss", key)
+    hint = next((h for m, h in D_LOSS_MISTAKES.items() for k in (1.0, 0.5) if _close(found, k * want["mistakes"][m])),
                 f"BCE(real, 1) + BCE(fake, 0), each on {space} and averaged over the batch.")
     raise CheckFailed(f"discriminator_loss on fixed {space}: expected {right:.6f} (the sum of both BCE halves; their "
                       f"mean {right / 2:.6f} is accepted too), found {found:.6f}. Hint: {hint}"
                       + (PROBABILITY_NOTE if space == "probabilities" else ""))
 
 
-def judge_g_loss(obs: dict) -> str:
-    space, o, (_, fake), loss = _reading(obs, "g")
+def judge_g_loss(obs: dict, key: dict) -> str:
+    space, o, want = _reading(obs, "g", key)
     if space == "logits" and not _scalar_ok(o):
-        _mismatch(obs, "g", "generator_loss")
+        _mismatch(obs, "g", "generator_loss", key)
     found = _loss_value(o, "generator_loss")
-    right = loss(fake, 1.0).item()
+    right = want["value"]
     if _close(found, right):
-        _expect_grads(o, input_grads(lambda f: loss(f, 1.0), fake), "generator_loss")
+        _expect_grads(o, want["grads"], "generator_loss")
         return f"non-saturating BCE on {space}" + (PROBABILITY_NOTE if space == "probabilities" else "")
     if space == "logits":
-        _mismatch(obs, "g", "generator_loss")
-    if _close(found, loss(fake, 0.0).item()):
+        _mismatch(obs, "g", "generator_loss", key)
+    label_0 = want["mistakes"]["label 0"]
+    if _close(found, label_0):
         hint = "the generator wants its images classified as real: label 1."
-    elif _close(found, -loss(fake, 0.0).item()):
+    elif _close(found, -label_0):
         hint = ("that is the saturating minimax loss -BCE(fake, 0) = log(1 - D(G(z))); use the non-saturating "
                 "BCE(fake, 1), whose gradient does not vanish when D rejects the fakes.")
     else:
@@ -830,16 +813,15 @@ def judge_optimizers(obs: dict) -> str:
     return f"Adam(lr=1e-4) for each network (betas {betas})"
 
 
-def _stable(obs: dict, key: str, name: str) -> str:
+def _stable(obs: dict, which: str, name: str, key: dict) -> str:
     """Logits of +-30 (when the check has them), judged once the loss is right on ordinary logits, so one
     mistake costs one case."""
     big = obs.get("big")
     if not big or obs["reading"] == "probabilities":
         return ""
-    real, fake = big["real"].double(), big["fake"].double()
-    want = (bce(real, 1.0) + bce(fake, 0.0)).item() if key == "d" else bce(fake, 1.0).item()
-    found = _loss_value(big[key], name)
-    ok = math.isfinite(found) and any(_close(found, k * want) for k in ((1.0, 0.5) if key == "d" else (1.0,)))
+    want = key["big"][which]
+    found = _loss_value(big[which], name)
+    ok = math.isfinite(found) and any(_close(found, k * want) for k in ((1.0, 0.5) if which == "d" else (1.0,)))
     expect(ok, f"{name} is right on ordinary logits but not on logits as large as +-30: expected {want:.6f}, found "
                f"{found:.6f}. Hint: a sigmoid rounds to exactly 0 or 1 in float32 once |logit| > 17, and its "
                "logarithm then gives inf (or nn.BCELoss's clamp, 100): compute BCE from the logits with "
@@ -848,14 +830,15 @@ def _stable(obs: dict, key: str, name: str) -> str:
 
 
 @single_threaded
-def judge_losses(obs: dict, **_):
+def judge_losses(obs: dict, key: dict, **_):
     """Three independent cases, a third of the points each: D's loss, G's loss, the optimisers."""
     from dlcourse.grading.core import Cases
 
     cases = Cases()
     found = {}
-    for name, judge in (("discriminator_loss", lambda o: judge_d_loss(o) + _stable(o, "d", "discriminator_loss")),
-                        ("generator_loss", lambda o: judge_g_loss(o) + _stable(o, "g", "generator_loss")),
+    for name, judge in (("discriminator_loss",
+                         lambda o: judge_d_loss(o, key) + _stable(o, "d", "discriminator_loss", key)),
+                        ("generator_loss", lambda o: judge_g_loss(o, key) + _stable(o, "g", "generator_loss", key)),
                         ("make_optimizers", judge_optimizers)):
         with cases(name):
             found[name] = judge(obs)
@@ -867,15 +850,16 @@ def judge_losses(obs: dict, **_):
 class FixtureGenerator(nn.Module):
     """The grader's small stand-in generator: ``(B, 100)`` noise -> ``(B, 1, 28, 28)`` in ``[-1, 1]``.
 
-    Dense + BatchNorm + LeakyReLU, one transposed convolution, tanh; it records, per call, the mode
+    Dense + BatchNorm + LeakyReLU, one transposed convolution, tanh (1,209 parameters, few: the answer
+    key holds its gradients along every accepted reading of the step); it records, per call, the mode
     it ran in and whether its input was the noise handed to ``train_step``.
     """
 
     def __init__(self) -> None:
         super().__init__()
-        self.fc = nn.Linear(NOISE_DIM, 8 * 7 * 7, bias=False)
-        self.bn = nn.BatchNorm1d(8 * 7 * 7)
-        self.up = nn.ConvTranspose2d(8, 1, 4, stride=4)
+        self.fc = nn.Linear(NOISE_DIM, 8, bias=False)
+        self.bn = nn.BatchNorm1d(8)
+        self.up = nn.ConvTranspose2d(2, 1, 14, stride=14)
         self.noise: torch.Tensor | None = None
         self.log: list[dict] = []
 
@@ -883,17 +867,18 @@ class FixtureGenerator(nn.Module):
         if self.noise is not None:
             self.log.append({"training": self.training, "shape": _shape(z),
                              "is_noise": z.shape == self.noise.shape and torch.equal(z, self.noise)})
-        x = F.leaky_relu(self.bn(self.fc(z)), SLOPE).view(-1, 8, 7, 7)
+        x = F.leaky_relu(self.bn(self.fc(z)), SLOPE).view(-1, 2, 2, 2)
         return torch.tanh(self.up(x))
 
 
 class FixtureDiscriminator(nn.Module):
-    """The grader's small stand-in discriminator: ``(B, 1, 28, 28)`` -> ``(B,)`` logits; records its modes."""
+    """The grader's small stand-in discriminator: ``(B, 1, 28, 28)`` -> ``(B,)`` logits (133 parameters); records
+    its modes."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(1, 4, 5, stride=2, padding=2)
-        self.fc = nn.Linear(4 * 14 * 14, 1)
+        self.conv = nn.Conv2d(1, 2, 4, stride=4)
+        self.fc = nn.Linear(2 * 7 * 7, 1)
         self.log: list[dict] = []
         self.recording = False
 
@@ -946,12 +931,15 @@ class RecordingSGD:
                 p.grad.zero_()
 
 
-def grader_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
-    return bce(real_logits, 1.0) + bce(fake_logits, 0.0)
+def standin_discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """The step check's stand-in for ``discriminator_loss``: a critic's loss, linear in the logits (as in a
+    Wasserstein GAN) - deliberately not the homework's BCE (3(d) grades the step, 3(c) the losses)."""
+    return fake_logits.mean() - real_logits.mean()
 
 
-def grader_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
-    return bce(fake_logits, 1.0)
+def standin_generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The step check's stand-in for ``generator_loss`` (see :func:`standin_discriminator_loss`)."""
+    return -fake_logits.mean()
 
 
 SYNC_METHODS = ("item", "tolist", "__float__", "numpy")
@@ -968,11 +956,12 @@ def probe_step(sub: Submission, seed: int = 0, sizes: tuple[int, ...] = (6, 6), 
     losses = sub.module("dlcourse.gan.losses")
     fn = getattr(step, "train_step", None)
     expect(fn is not None, "gan/step.py defines no function train_step. Hint: keep the stub's function names.")
-    # a loss mistake is (c)'s business: the step runs with correct losses in place of the student's
+    # a loss mistake is (c)'s business: the step runs with the stand-in losses in place of the student's (a step
+    # that computes BCE itself instead of calling them is judged with BCE)
     saved = [(mod, name, getattr(mod, name)) for mod in {id(step): step, id(losses): losses}.values()
              for name in ("discriminator_loss", "generator_loss") if hasattr(mod, name)]
     for mod, name, _ in saved:
-        setattr(mod, name, grader_discriminator_loss if name == "discriminator_loss" else grader_generator_loss)
+        setattr(mod, name, standin_discriminator_loss if name == "discriminator_loss" else standin_generator_loss)
     try:
         return _run_steps(sub, fn, seed, sizes, lr)
     finally:
@@ -1032,69 +1021,25 @@ def _run_steps(sub: Submission, fn, seed: int, sizes: tuple[int, ...], lr: float
     return {"seed": seed, "sizes": sizes, "lr": lr, "steps": steps}
 
 
-def _load(net: nn.Module, params: list[torch.Tensor]) -> nn.Module:
-    with torch.no_grad():
-        for p, v in zip(net.parameters(), params):
-            p.copy_(v)
-    return net
-
-
-def _grads(loss: torch.Tensor, net: nn.Module) -> list[torch.Tensor]:
-    return [g.detach() for g in torch.autograd.grad(loss, list(net.parameters()), retain_graph=True)]
-
-
 def _add(a: list[torch.Tensor], b: list[torch.Tensor], k: float = 1.0) -> list[torch.Tensor]:
     return [x + k * y for x, y in zip(a, b)]
 
 
-def rel_diff(found: list, want: list[torch.Tensor]) -> float:
-    """Relative norm difference of two gradients (lists of tensors); ``inf`` if ``found`` is missing."""
-    if found is None or len(found) != len(want) or any(f is None for f in found):
+def flat(grads: list[torch.Tensor]) -> torch.Tensor:
+    """A network's gradient (one tensor per parameter) as one vector, as the answer key holds it."""
+    return torch.cat([x.reshape(-1) for x in grads])
+
+
+def rel_diff(found: list, want: torch.Tensor | list[torch.Tensor]) -> float:
+    """Relative norm difference of a gradient (a list of tensors, one per parameter) from ``want`` (the same, or
+    :func:`flat`); ``inf`` if ``found`` is missing or has other shapes."""
+    if found is None or any(f is None for f in found) or (isinstance(want, list) and len(found) != len(want)):
         return math.inf
-    f = torch.cat([x.reshape(-1).double() for x in found])
-    w = torch.cat([x.reshape(-1).double() for x in want])
+    f = flat([x.double() for x in found])
+    w = want.double() if isinstance(want, torch.Tensor) else flat([x.double() for x in want])
+    if f.shape != w.shape:
+        return math.inf
     return ((f - w).norm() / w.norm().clamp_min(1e-30)).item()
-
-
-def step_candidates(seed: int, g_params, d_params, real, noise, lr: float, d_grad_found, g_grad_found) -> dict:
-    """Gradients of every accepted reading of one step, and of the common mistakes, from the given weights.
-
-    Returns ``{"D": {name: grads}, "G": {name: grads}, "d_loss": {...}, "g_loss": {...}}``. The D-then-G
-    reading takes G's gradient at the discriminator *the student* produced (``d_params - lr *
-    d_grad_found``), G-then-D the other way round, so each network is judged on its own.
-    """
-    g, d = fixture_nets(seed)
-    _load(g, g_params), _load(d, d_params)
-    g_new, d_new = fixture_nets(seed)
-    out: dict = {"D": {}, "G": {}, "d_loss": {}, "g_loss": {}}
-    fake = g(noise)
-    d_real, d_fake = d(real), d(fake.detach())
-    d_loss = grader_discriminator_loss(d_real, d_fake)
-    g_loss = grader_generator_loss(d(fake))
-    gd, gg = _grads(d_loss, d), _grads(g_loss, g)
-    gd_of_gloss, gg_of_dloss = _grads(g_loss, d), _grads(grader_discriminator_loss(d(real), d(fake)), g)
-    out["D"]["simultaneous"], out["D"]["mean of the halves"] = gd, [x / 2 for x in gd]
-    out["G"]["simultaneous"] = gg
-    out["D"]["leak: generator_loss"] = _add(gd, gd_of_gloss)
-    out["G"]["leak: discriminator_loss"] = _add(gg, gg_of_dloss)
-    # a step that squashes D's logits with a sigmoid before handing them to the (logit) losses
-    out["D"]["sigmoid: before the losses"] = _grads(grader_discriminator_loss(torch.sigmoid(d(real)),
-                                                                              torch.sigmoid(d(fake.detach()))), d)
-    out["G"]["sigmoid: before the losses"] = _grads(grader_generator_loss(torch.sigmoid(d(fake))), g)
-    out["d_loss"]["sum"], out["d_loss"]["mean"] = d_loss.item(), d_loss.item() / 2
-    out["g_loss"]["simultaneous"] = g_loss.item()
-    if d_grad_found is not None and all(x is not None for x in d_grad_found) and len(d_grad_found) == len(d_params):
-        _load(d_new, _add(list(d_params), d_grad_found, -lr)).train()
-        g_loss2 = grader_generator_loss(d_new(fake))
-        out["G"]["D first"] = _grads(g_loss2, g)
-        out["G"]["leak: discriminator_loss (D first)"] = _add(out["G"]["D first"], gg_of_dloss)
-        out["g_loss"]["D first"] = g_loss2.item()
-    if g_grad_found is not None and all(x is not None for x in g_grad_found) and len(g_grad_found) == len(g_params):
-        _load(g_new, _add(list(g_params), g_grad_found, -lr)).train()
-        d_loss2 = grader_discriminator_loss(d(real), d(g_new(noise).detach()))
-        out["D"]["G first"], out["D"]["G first, mean"] = _grads(d_loss2, d), [x / 2 for x in _grads(d_loss2, d)]
-        out["d_loss"]["G first"], out["d_loss"]["G first, mean"] = d_loss2.item(), d_loss2.item() / 2
-    return out
 
 
 STEP_ERRORS = [
@@ -1108,8 +1053,6 @@ STEP_ERRORS = [
      "discriminator(fake) after opt_d.step() (D first, then G)."),
 ]
 
-CLEAN_D = ("simultaneous", "mean of the halves", "G first", "G first, mean")
-CLEAN_G = ("simultaneous", "D first")
 #: the loss value that goes with each accepted reading of D's update
 D_LOSS_OF = {"simultaneous": "sum", "mean of the halves": "mean", "G first": "G first", "G first, mean": "G first, mean"}
 
@@ -1118,17 +1061,67 @@ def _stepped(rec: dict, net: str) -> list:
     return [ev[2] for ev in rec["events"] if ev[0] == net and ev[1] == "step"]
 
 
+def _diagnose(call: str, net: str, err: float, best: str, mistakes: dict[str, float], accumulated: float) -> None:
+    """Raise the message for an update that matches no accepted reading (the closest, ``best``, is ``err`` away):
+    the mistake it matches (``mistakes``: name -> relative difference from that mistake's gradient), else
+    gradients accumulated across calls (``accumulated``: the relative difference from an accepted reading
+    plus the previous call's gradient), else a generic one."""
+    who = "discriminator" if net == "D" else "generator"
+    if mistakes.get("sigmoid: before the losses", math.inf) < GRAD_RTOL:
+        raise CheckFailed(f"{call}: the {who}'s gradient is that of the losses applied to sigmoid(D(x)): the step "
+                          "squashes D's output before the losses, but discriminator_loss and generator_loss take "
+                          "logits (the grader runs your step with stand-in logit losses in place of yours). Hint: "
+                          "pass D's output to the losses unchanged.")
+    if any(n.startswith("leak") and e < GRAD_RTOL for n, e in mistakes.items()):
+        if net == "D":
+            raise CheckFailed(f"{call}: the discriminator's update used the gradient of discriminator_loss PLUS that "
+                              f"of generator_loss (relative difference from D's own gradient {err:.3g}): "
+                              "generator_loss's backward() also filled D's .grad before opt_d.step(). Hint: step D "
+                              "before G's backward, or zero D's gradients in between, or take gradients with "
+                              "torch.autograd.grad.")
+        raise CheckFailed(f"{call}: the generator's update used the gradient of generator_loss PLUS that of "
+                          f"discriminator_loss (relative difference from G's own gradient {err:.3g}): the fake "
+                          "images were not detached in D's loss, so D's backward reached G. Hint: "
+                          "discriminator(fake.detach()) in D's loss, or opt_g.zero_grad() right before G's backward.")
+    if accumulated < GRAD_RTOL:
+        raise CheckFailed(f"{call}: the gradient was the new one plus the previous call's (relative "
+                          f"difference {err:.3g} from the new one alone): gradients accumulate "
+                          "across calls. Hint: call opt_d.zero_grad() and opt_g.zero_grad() (or "
+                          "set_to_none) before each backward().")
+    own = "discriminator_loss(D(real), D(G(noise)))" if net == "D" else "generator_loss(D(G(noise)))"
+    raise CheckFailed(f"{call}: the {who}'s update is not one optimiser step on the gradient of {own} "
+                      f"(relative difference {err:.3g} from the closest accepted reading, "
+                      f"'{best}'; tolerance {GRAD_RTOL:g}). Hint: zero the gradients, backward the "
+                      f"{who}'s own loss, then step its optimiser.")
+
+
+def _match(call: str, net: str, found: list, paths: list[dict], k: int, leftover: list | None) -> list[dict]:
+    """The paths of the key (the accepted readings of the step, followed along the calls) whose update of ``net``
+    (``"D"`` or ``"G"``) at call ``k`` is the ``found`` gradient; the diagnosis when there are none."""
+    errs = [rel_diff(found, p["calls"][k][net]) for p in paths]
+    best = min(range(len(paths)), key=errs.__getitem__)
+    if errs[best] < GRAD_RTOL:
+        return [p for p, e in zip(paths, errs) if e < GRAD_RTOL]
+    mistakes: dict[str, float] = {}  # the key holds the first call's mistakes, for the paths they can follow
+    for p in paths:
+        for name, grads in p["calls"][k].get("mistakes", {}).get(net, {}).items():
+            mistakes[name] = min(mistakes.get(name, math.inf), rel_diff(found, grads))
+    accumulated = math.inf
+    if leftover and all(x is not None for x in leftover):
+        accumulated = min(rel_diff(found, p["calls"][k][net] + flat(leftover)) for p in paths)
+    _diagnose(call, net, errs[best], paths[best][net][1], mistakes, accumulated)
+
+
 @single_threaded
-def judge_step(obs: dict, **_) -> str:
+def judge_step(obs: dict, key: dict, **_) -> str:
     seed, lr = obs["seed"], obs["lr"]
-    batches = fixture_batches(seed, tuple(obs["sizes"]))
     g0, d0 = fixture_nets(seed)
     g_params, d_params = [p.detach() for p in g0.parameters()], [p.detach() for p in d0.parameters()]
-    readings = set()
-    for k, (rec, (real, noise)) in enumerate(zip(obs["steps"], batches)):
+    paths = key["paths"]  # narrowed, call by call, to those the student's updates follow
+    for k, rec in enumerate(obs["steps"]):
         call = "the first call" if k == 0 else f"call {k + 1} (after a correct call {k})"
         if rec["error"]:
-            msg = next((m for key, m in STEP_ERRORS if key in rec["error"]), "")
+            msg = next((m for words, m in STEP_ERRORS if words in rec["error"]), "")
             raise CheckFailed(f"train_step raised {rec['error']}" + (f"\n{msg}" if msg else ""))
         # the contract: no mode changes, the noise passed in, no host syncs, detached 0-d tensors returned
         for net in ("generator", "discriminator"):
@@ -1165,49 +1158,10 @@ def judge_step(obs: dict, **_) -> str:
             expect(any(x is not None and x.abs().sum() > 0 for x in grads),
                    f"{call}: when {opt}.step() ran, the {net} had no gradient. Hint: call backward() on its loss "
                    f"before {opt}.step(), and zero_grad() before backward(), not between backward() and step().")
-        cand = step_candidates(seed, g_params, d_params, real, noise, lr, d_steps[0], g_steps[0])
         prev = obs["steps"][k - 1] if k else None
-        matched = {}
-        for net, found, clean in (("D", d_steps[0], CLEAN_D), ("G", g_steps[0], CLEAN_G)):
-            errs = {name: rel_diff(found, want) for name, want in cand[net].items()}
-            best = min((n for n in errs if n in clean), key=errs.get)
-            if errs[best] < GRAD_RTOL:
-                readings.add(best)
-                matched[net] = best
-                continue
-            if errs["sigmoid: before the losses"] < GRAD_RTOL:
-                raise CheckFailed(f"{call}: the {'discriminator' if net == 'D' else 'generator'}'s gradient is that of "
-                                  "the losses applied to sigmoid(D(x)): the step squashes D's output before the "
-                                  "losses, but discriminator_loss and generator_loss take logits (the grader runs "
-                                  "your step with correct logit losses in place of yours). Hint: pass D's output "
-                                  "to the losses unchanged.")
-            leaks = [n for n in errs if n.startswith("leak") and errs[n] < GRAD_RTOL]
-            if net == "D" and leaks:
-                raise CheckFailed(f"{call}: the discriminator's update used the gradient of discriminator_loss PLUS that "
-                                  "of generator_loss (relative difference from D's own gradient "
-                                  f"{errs[best]:.3g}): generator_loss's backward() also filled D's .grad before "
-                                  "opt_d.step(). Hint: step D before G's backward, or zero D's gradients in between, "
-                                  "or take gradients with torch.autograd.grad.")
-            if net == "G" and leaks:
-                raise CheckFailed(f"{call}: the generator's update used the gradient of generator_loss PLUS that of "
-                                  "discriminator_loss (relative difference from G's own gradient "
-                                  f"{errs[best]:.3g}): the fake images were not detached in D's loss, so D's backward "
-                                  "reached G. Hint: discriminator(fake.detach()) in D's loss, or opt_g.zero_grad() "
-                                  "right before G's backward.")
-            leftover = prev and prev["d_grads_end" if net == "D" else "g_grads_end"]
-            if leftover and all(x is not None for x in leftover):
-                accum = {n: rel_diff(found, _add(cand[net][n], leftover)) for n in clean if n in cand[net]}
-                if accum and min(accum.values()) < GRAD_RTOL:
-                    raise CheckFailed(f"{call}: the gradient was the new one plus the previous call's (relative "
-                                      f"difference {errs[best]:.3g} from the new one alone): gradients accumulate "
-                                      "across calls. Hint: call opt_d.zero_grad() and opt_g.zero_grad() (or "
-                                      "set_to_none) before each backward().")
-            who = "discriminator" if net == "D" else "generator"
-            own = "discriminator_loss(D(real), D(G(noise)))" if net == "D" else "generator_loss(D(G(noise)))"
-            raise CheckFailed(f"{call}: the {who}'s update is not one optimiser step on the gradient of {own} "
-                              f"(relative difference {errs[best]:.3g} from the closest accepted reading, "
-                              f"'{best}'; tolerance {GRAD_RTOL:g}). Hint: zero the gradients, backward the "
-                              f"{who}'s own loss, then step its optimiser.")
+        paths = _match(call, "D", d_steps[0], paths, k, prev and prev["d_grads_end"])
+        paths = _match(call, "G", g_steps[0], paths, k, prev and prev["g_grads_end"])
+        path = paths[0]
         # nothing but the optimisers may move the weights
         for net, before, after, grads in (("discriminator", d_params, rec["d_params"], d_steps[0]),
                                           ("generator", g_params, rec["g_params"], g_steps[0])):
@@ -1233,19 +1187,21 @@ def judge_step(obs: dict, **_) -> str:
                                  "one): that copies to the host and waits for the GPU at every step. Hint: return "
                                  "the detached tensors and let the harness read them.")
         d_found, g_found = (r["value"].item() for r in ret)
-        d_ok = any(_close(d_found, v) for v in cand["d_loss"].values())
-        g_ok = any(_close(g_found, v) for v in cand["g_loss"].values())
+        losses = path["calls"][k]
+        d_ok = any(_close(d_found, v) for v in losses["d_loss"].values())
+        g_ok = any(_close(g_found, v) for v in losses["g_loss"].values())
         if not (d_ok and g_ok):
-            swapped = any(_close(g_found, v) for v in cand["d_loss"].values()) and \
-                any(_close(d_found, v) for v in cand["g_loss"].values())
-            d_want = cand["d_loss"][D_LOSS_OF[matched["D"]]]
-            g_want = cand["g_loss"][matched["G"]]
+            swapped = any(_close(g_found, v) for v in losses["d_loss"].values()) and \
+                any(_close(d_found, v) for v in losses["g_loss"].values())
+            d_want = losses["d_loss"][D_LOSS_OF[path["D"][1]]]
+            g_want = losses["g_loss"][path["G"][1]]
             raise CheckFailed(f"{call}: the updates are right but the returned losses are not: expected (d_loss, g_loss) "
                               f"= ({d_want:.6f}, {g_want:.6f}), found "
                               f"({d_found:.6f}, {g_found:.6f})."
                               + (" Hint: the order is (d_loss, g_loss), discriminator first." if swapped else
                                  " Hint: return the losses this call computed."))
         g_params, d_params = rec["g_params"], rec["d_params"]
+    readings = {path["D"][1], path["G"][1]}
     order = ("D first, then G" if "D first" in readings else "G first, then D" if readings & {"G first", "G first, mean"}
              else "simultaneous")
     return f"{len(obs['steps'])} calls update both networks correctly ({order} updates) and return detached 0-d losses"
@@ -1333,6 +1289,9 @@ VISIBLE = {
     "step": {"seed": 0, "sizes": (6, 6), "lr": 0.1},
     "samples": {"seed": 0, "train_sizes": (16, 32, 64), "n": 32},
 }
+#: The parts whose judges need an answer key: the others check what the homework states (layers, shapes, slopes,
+#: dropout rates, parameter counts, the optimiser's settings, sampling's behaviour).
+KEYED = ("losses", "step")
 PARTS = [("3a", "(a) discriminator", "discriminator"), ("3b", "(b) generator", "generator"),
          ("3c", "(c) BCE losses and Adam", "losses"), ("3d", "(d) training step", "step"),
          ("3e", "(e) samples", "samples")]
@@ -1342,7 +1301,8 @@ def checks(args: dict[str, dict], suffix: str = "", title: str = "", visibility:
     """The five checks of Problem 3 on the inputs ``args[part]``, half a point each; the hidden module calls
     this with its own inputs, suffix ``"-hidden"`` and visibility ``after_due_date``."""
     return [Check(cid + suffix, QUESTION, name + title, 0.5, timeout=60, visibility=visibility,
-                  probe=f"{__name__}:probe_{fn}", judge=f"{__name__}:judge_{fn}", args=dict(args[fn]))
+                  probe=f"{__name__}:probe_{fn}", judge=f"{__name__}:judge_{fn}", args=dict(args[fn]),
+                  key=f"dlcourse.grading.keys.gan:{fn}" if fn in KEYED else None)
             for cid, name, fn in PARTS]
 
 
