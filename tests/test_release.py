@@ -67,10 +67,11 @@ def test_student_copy_holds_the_harness_and_the_exercises_only(release):
     for pkg, files in FILES.items():
         assert (package / pkg / "__init__.py").is_file()
         assert not [f for f in files if (package / pkg / f).exists()], pkg
-    for gone in ("grading/hidden", "release"):
+    for gone in ("grading/hidden", "grading/keys", "release"):
         assert not (package / gone).exists(), gone
     for kept in ("cli.py", "parts.py", "grading/core.py", "grading/sandbox.py", "grading/batch.py", "grading/gan.py",
-                 "gan/train.py", "clip/train.py", "minimax/dynamics.py", "data/fashion_mnist.py", "gan/spec.py"):
+                 "gan/train.py", "clip/train.py", "minimax/dynamics.py", "data/fashion_mnist.py", "gan/spec.py",
+                 "grading/answer_key.pt"):
         assert (package / kept).is_file(), kept
     assert not [p for p in tree.rglob("*") if p.name == "__pycache__" or p.suffix == ".pyc"]
     # exercises/ is exactly what `dlcourse exercises` generates
@@ -107,10 +108,67 @@ def test_no_answer_line_ships(release):
     assert len(answers) > 150 and {"solutions/minimax.md", "solutions/clip.md", "solutions/gan.md",
                                    "dlcourse/gan/step.py", "dlcourse/clip/loss.py"} <= sources, sources
     found = leaks.scan(release.out / "student", answers)
-    assert leaks.unexpected(found) == []
-    still = {(leak.path, leak.line.text) for leak in found}
-    gone = [k for k in leaks.KNOWN if (k.path, k.text) not in still]
-    assert not gone, f"no longer shipped, delete from dlcourse.release.leaks.KNOWN: {gone}"
+    assert found == [] and leaks.KNOWN == (), found  # none, not even accepted ones
+    assert release.known_leaks == []
+
+
+def _same(a, b) -> bool:
+    """Equal data, tensors included (their values, dtypes and shapes)."""
+    import torch
+
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        return isinstance(a, torch.Tensor) and isinstance(b, torch.Tensor) and a.dtype == b.dtype and \
+            a.shape == b.shape and bool(torch.equal(a, b) or torch.allclose(a, b, rtol=0, atol=0, equal_nan=True))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and list(a) == list(b) and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return a == b or (a != a and b != b)  # nan
+
+
+def test_the_stored_answer_keys_are_the_key_functions(release):
+    """The students' copy holds the key of every visible check - the values the key functions compute now - and
+    no hidden check's."""
+    import torch
+
+    stored = torch.load(release.out / "student" / "dlcourse" / "grading" / "answer_key.pt", weights_only=True)
+    live = core.stored_answer_keys(VISIBLE)
+    assert set(stored["keys"]) == {c.id for c in VISIBLE if c.key} == set(live["keys"])
+    assert all(c.key for c in VISIBLE if c.id[0] in "12") and {c.id for c in VISIBLE if c.key} >= {"3c", "3d"}
+    for cid, entry in stored["keys"].items():
+        assert _same(entry, live["keys"][cid]), cid
+    size = (release.out / "student" / "dlcourse" / "grading" / "answer_key.pt").stat().st_size
+    assert size < 2 << 20, size  # it ships to every student
+
+
+VISIBLE_JUDGES = """
+import importlib.util, sys
+from pathlib import Path
+
+import dlcourse
+from dlcourse.grading import core
+
+assert Path(dlcourse.__file__).parents[1] == Path(sys.argv[1]), dlcourse.__file__
+assert importlib.util.find_spec("dlcourse.grading.keys") is None
+assert importlib.util.find_spec("dlcourse.grading.hidden") is None
+sub = core.Submission(sys.argv[2])
+checks = core.all_checks()
+assert {c.visibility for c in checks} == {"visible"}
+for check in checks:
+    observations = core.decode_observations(core.encode_observations(check.resolve()(sub)))
+    verdict = check.resolve_judge()(observations)
+    assert getattr(verdict, "fraction", 1.0) == 1.0, (check.id, verdict)
+assert not [m for m in sys.modules if m.startswith(("dlcourse.grading.keys", "dlcourse.grading.hidden"))]
+print(len(checks), "visible checks judged without the key package")
+"""
+
+
+def test_the_students_copy_judges_without_the_key_package(release, tmp_path):
+    """The students' copy as it is (not installed): every visible probe on correct parts, then its judge, with the
+    stored keys only - no key function, no hidden check, no reference part is there to import."""
+    proc = run([sys.executable, "-c", VISIBLE_JUDGES, release.out / "student", correct(tmp_path / "mine")], tmp_path,
+               PYTHONPATH=str(release.out / "student"))
+    assert proc.returncode == 0 and f"{len(VISIBLE)} visible checks judged" in proc.stdout, proc.stderr[-3000:]
 
 
 def test_the_scan_finds_planted_answer_lines(release, tmp_path):
@@ -194,10 +252,12 @@ def test_student_copy_installs_and_checks_without_the_reference(release, tmp_pat
     probe = run([py, "-c", "import dlcourse, importlib.util as u; from dlcourse import parts; "
                  "print(dlcourse.__file__, parts.has_reference('gan'), parts.has_reference('minimax'), "
                  "*(u.find_spec(m) for m in ('dlcourse.gan.model', 'dlcourse.clip.step', 'dlcourse.grading.hidden', "
-                 "'dlcourse.release')))"], tmp_path)
+                 "'dlcourse.grading.keys', 'dlcourse.release')))"], tmp_path)
     assert probe.stdout.split() == [str(tmp_path / "venv" / "lib" / f"python{sys.version_info.major}."
                                         f"{sys.version_info.minor}" / "site-packages" / "dlcourse" / "__init__.py"),
-                                    "False", "False", "None", "None", "None", "None"], probe
+                                    "False", "False", "None", "None", "None", "None", "None"], probe
+    site = Path(probe.stdout.split()[0]).parent
+    assert (site / "grading" / "answer_key.pt").is_file()  # installed with the package: the visible judges need it
     reference = run([py, "-m", "dlcourse.cli", "grade", "--reference"], tree)
     assert reference.returncode == 2 and "students' release" in reference.stderr, reference
 
@@ -225,8 +285,9 @@ def test_bundle_layout(release):
         with zipfile.ZipFile(zf.open(release.info["wheel"])) as wheel:
             held = set(wheel.namelist())
     assert f"torch=={release.info['torch']}" in setup and "@" + "TORCH@" not in setup
-    assert {"dlcourse/grading/hidden/gan.py", "dlcourse/gan/step.py", "dlcourse/clip/loss.py",
-            "dlcourse/minimax/saddle.py", "dlcourse/release/autograde.py"} <= held
+    assert {"dlcourse/grading/hidden/gan.py", "dlcourse/grading/keys/gan.py", "dlcourse/gan/step.py",
+            "dlcourse/clip/loss.py", "dlcourse/minimax/saddle.py", "dlcourse/release/autograde.py"} <= held
+    assert "dlcourse/grading/answer_key.pt" not in held  # the autograder computes its keys
 
 
 @pytest.fixture(scope="module")
@@ -267,7 +328,7 @@ def by_number(results: dict) -> dict[str, dict]:
 @pytest.mark.skipif(os.geteuid() != 0, reason="setup.sh restricts the reference only when run as root (as on Gradescope)")
 def test_bundle_setup_hides_the_reference(autograder):
     site = next((autograder / "venv").rglob("site-packages/dlcourse"))
-    for path in (site / "gan" / "step.py", site / "grading" / "hidden", autograder / "source"):
+    for path in (site / "gan" / "step.py", site / "grading" / "hidden", site / "grading" / "keys", autograder / "source"):
         assert not path.stat().st_mode & 0o077, path  # root only: a probe's uid cannot read them
     assert (site / "grading" / "core.py").stat().st_mode & 0o004
     compiled = list((site / "gan" / "__pycache__").glob("step.*.pyc"))

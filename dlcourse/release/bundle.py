@@ -7,8 +7,8 @@ every submission, with the upload in ``/autograder/submission``, and must write
 
 * ``setup.sh`` and ``run_autograder`` (``templates/``, with the torch pins and the wheel's name filled in);
 * the dlcourse wheel built from the repository with ``pip wheel`` - the **whole** package, the
-  reference implementation and the hidden checks included (the autograder needs both; students never
-  get this file);
+  reference implementation, the hidden checks and the answer keys included (the autograder needs them;
+  students never get this file);
 * ``README.md``: what it is, where it came from, how to try it locally.
 
 The zip is reproducible: fixed member times and modes, so the same sources give the same bytes
@@ -31,7 +31,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 SCRIPTS = (("setup.sh", 0o755), ("run_autograder", 0o755))
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)  # fixed member times: the same inputs give the same zip
 #: What the wheel must hold for the autograder to grade (checked after it is built).
-MUST_HOLD = ("dlcourse/grading/hidden/__init__.py", "dlcourse/grading/core.py", "dlcourse/release/autograde.py")
+MUST_HOLD = ("dlcourse/grading/hidden/__init__.py", "dlcourse/grading/keys/__init__.py", "dlcourse/grading/core.py",
+             "dlcourse/release/autograde.py")
 
 
 def _stage(repo: Path, dest: Path) -> None:

@@ -10,7 +10,7 @@ in its bytes as they are, in its text with all whitespace removed (so re-indenti
 line does not hide it), inside JSON strings (a notebook stores ``"`` as ``\\"`` and lines as
 ``"...\\n"``), and inside zip archives (a wheel, a zipped folder), recursively. ``dlcourse release``
 runs it on the student tree it built and releases nothing when it finds a line other than the
-:data:`KNOWN` ones.
+:data:`KNOWN` ones - and there are none: no answer line ships.
 
 What counts as trivial (skipped): lines that any code or text may hold without telling anything
 about the answer: shorter than :data:`MIN_CHARS` characters once stripped (``return x``, ``)``,
@@ -21,10 +21,15 @@ any PyTorch code (the harness's trainers, the grader's fixtures) and alone give 
 Everything else is looked for, comments and prose included.
 
 What a line scan cannot see: the same computation written with other names or split differently.
-A visible check computes its expected values where the student runs ``pytest exercises``, so its
-grader-side code may restate an answer (the CLIP step check's ``GraderLoss`` is the symmetric
-InfoNCE loss with ``logits`` for ``logits_per_image``); only shipping expected values instead of the
-code that computes them would close that.
+That is kept out by construction rather than by the scan: a visible judge never computes what it
+expects - it compares with its check's *answer key* (:mod:`dlcourse.grading.core`), computed by
+:mod:`dlcourse.grading.keys`, which the students' copy does not get (it gets the keys' values on the
+public inputs, ``dlcourse/grading/answer_key.pt``); the fixtures a probe needs are not the
+homework's (the step checks run the student's step with stand-in losses); and the release's test
+runs every visible judge of the students' copy without the key package. What the copy still holds
+of each part, and the scan does not look for: what the homework and the stubs' docstrings state
+(shapes, parameter counts, slopes, modes, the formulas in words), the hints that name a mistake,
+and those expected values - data for the public inputs, not a way to compute them.
 """
 
 from __future__ import annotations
@@ -181,22 +186,10 @@ class Known:
     why: str
 
 
-#: Answer lines the student tree holds today. ``dlcourse release`` prints them as a warning (and refuses
-#: any other); the release test fails when one of them no longer ships, so this list only shrinks.
-KNOWN: tuple[Known, ...] = (
-    *(Known("dlcourse/grading/minimax.py", t, "the visible judge of 1(a) classifies the expected critical point "
-            "with the reference's own code (_kind): the judge must compute it where students run pytest")
-      for t in ("ev = np.linalg.eigvalsh(H)", "scale = max(np.abs(ev).max(), np.finfo(float).tiny)",
-                "pos, neg = ev > tol * scale, ev < -tol * scale", "if pos.any() and neg.any():",
-                'return "minimum" if pos.all() else "maximum"')),
-    Known("dlcourse/grading/minimax.py", "mu = np.linalg.eigvals(J)",
-          "the visible judge of 1(c) finds eta_max by bisection on the eigenvalues of J (J is given in the docstring; "
-          "the closed form is not shipped)"),
-    *(Known("dlcourse/grading/clip.py", t, "the visible judge of 2(c) simulates the correct training step "
-            "(_simulate) and its hints quote the forward and loss lines")
-      for t in ("image_emb, text_emb, scale = model(images, text)", "loss = loss_fn(image_emb, text_emb, scale)",
-                "model.logit_scale.clamp_(0, MAX_LOGIT_SCALE)")),
-)
+#: Answer lines accepted in the student tree, each with where and why (``dlcourse release`` prints them as a
+#: warning and refuses any other; the release test fails when one no longer ships, so the list only shrinks).
+#: Empty: no answer line ships.
+KNOWN: tuple[Known, ...] = ()
 
 
 def unexpected(leaks: list[Leak]) -> list[Leak]:

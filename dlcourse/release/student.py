@@ -4,12 +4,14 @@
 
 * ``dlcourse/`` - the harness (data commands, trainers, evaluation, plots, the CLI), the visible
   checks and ``dlcourse submit``, **without** the reference's part modules (every module of
-  :data:`dlcourse.parts.MODULES`, and any other module with solution markers) and **without**
-  the hidden checks (``dlcourse/grading/hidden/``), and without ``dlcourse/release/`` (the
-  instructors' tools: this module, the leak scan with its list of known leaks, the autograder's
-  entry point). The harness never imports a part module, and
+  :data:`dlcourse.parts.MODULES`, and any other module with solution markers), **without** the
+  hidden checks (``dlcourse/grading/hidden/``) and the answer keys (``dlcourse/grading/keys/``),
+  and without ``dlcourse/release/`` (the instructors' tools: this module, the leak scan, the
+  autograder's entry point). The harness never imports a part module, and
   :mod:`dlcourse.parts` then runs the student's own parts (``parts.mine``) and says, when asked for
-  the reference, that this is the students' release;
+  the reference, that this is the students' release. In place of the keys,
+  ``dlcourse/grading/answer_key.pt`` holds their *values* for the visible checks (the expected
+  results on the public inputs, :func:`write_answer_key`), which the visible judges compare with;
 * ``exercises/`` - exactly what :func:`dlcourse.stubs.generate` writes (the stubs, the student
   notebooks, ``test_homework.py``);
 * ``pyproject.toml`` - the repository's, so the same runtime dependencies and extras, with the
@@ -38,15 +40,15 @@ JUNK_SUFFIXES = (".pyc", ".pyo", ".egg-info")
 
 
 def withheld(repo: Path) -> set[Path]:
-    """Paths below ``repo/dlcourse`` that students do not get: the part modules, the hidden checks and
-    ``release/`` (the instructors' tools)."""
+    """Paths below ``repo/dlcourse`` that students do not get: the part modules, the hidden checks, the answer
+    keys and ``release/`` (the instructors' tools)."""
     from dlcourse import parts, stubs
-    from dlcourse.grading.sandbox import HIDDEN_PACKAGE
+    from dlcourse.grading.sandbox import GRADER_ONLY
 
     package = repo / "dlcourse"
     files = {Path(p) / f"{m}.py" for p, mods in parts.MODULES.items() for m in mods}
     files |= set(stubs.solution_modules(package))
-    return files | {Path(*HIDDEN_PACKAGE.split(".")[1:]), Path("release")}
+    return files | {Path(*name.split(".")[1:]) for name in GRADER_ONLY} | {Path("release")}
 
 
 def _copy_package(repo: Path, dest: Path) -> list[str]:
@@ -66,9 +68,12 @@ def pyproject(repo: Path) -> str:
     """The repository's ``pyproject.toml`` for the students' copy: same name, dependencies and extras;
     the description says what it is, and ``pytest`` with no arguments runs ``exercises/``."""
     text = (repo / "pyproject.toml").read_text(encoding="utf-8")
+    from dlcourse.grading.sandbox import ANSWER_KEY_FILE
+
     edits = [
         ('testpaths = ["tests"]', 'testpaths = ["exercises"]'),
         ('name = "dlcourse"', 'name = "dlcourse"'),  # the package name must not change: the notebooks import it
+        ('dlcourse = ["py.typed", ', f'dlcourse = ["py.typed", "{ANSWER_KEY_FILE}", '),  # installed with the package
     ]
     for old, new in edits:
         if old not in text:
@@ -84,11 +89,30 @@ def pyproject(repo: Path) -> str:
     return "".join(lines)
 
 
+def write_answer_key(repo: Path, path: Path) -> int:
+    """Write the answer keys of the visible checks of ``repo`` as data into ``path`` (``torch.save``; read back
+    with ``weights_only``); returns its size in bytes. The keys are computed by this process's
+    :mod:`dlcourse.grading.keys`, so ``repo`` must be the checkout dlcourse is imported from."""
+    import torch
+
+    from dlcourse.grading import core
+
+    here = Path(core.__file__).resolve().parents[2]
+    if here != repo.resolve():
+        raise DlcourseError(f"cannot compute the answer keys of {repo}: this dlcourse is imported from {here}. Run "
+                            "the release with that checkout's dlcourse.")
+    visible = [c for c in core.all_checks() if c.visibility == "visible"]
+    torch.save(core.stored_answer_keys(visible), path)
+    return path.stat().st_size
+
+
 def write(repo: Path, dest: Path) -> dict:
     """Write the students' copy of ``repo`` into the (new, empty) folder ``dest``; returns what was left out."""
     from dlcourse import stubs
+    from dlcourse.grading.sandbox import ANSWER_KEY_FILE
 
     left_out = _copy_package(repo, dest)
+    key_bytes = write_answer_key(repo, dest / "dlcourse" / ANSWER_KEY_FILE)
     for f in stubs.generate(repo):  # plain writes: dest is a staging folder, moved into place as a whole
         path = dest / "exercises" / f.rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +122,7 @@ def write(repo: Path, dest: Path) -> dict:
     for lic in sorted(repo.glob("LICEN[CS]E*")):
         if lic.is_file():
             shutil.copyfile(lic, dest / lic.name)
-    return {"withheld": left_out}
+    return {"withheld": left_out, "answer_key_bytes": key_bytes}
 
 
 def install_lines(readme: Path = README) -> list[str]:

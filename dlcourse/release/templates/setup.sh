@@ -2,10 +2,10 @@
 # Gradescope autograder setup for Deep Learning Homework 3, written by `dlcourse release` (@BUILT_FROM@).
 #
 # Gradescope runs this once, as root, when it builds the autograder image: it installs Python, the CPU
-# build of torch and the dlcourse wheel beside this script - the reference implementation and the hidden
-# checks included - into $AUTOGRADER_ROOT/venv, then makes the reference and the hidden checks readable
-# by root only (every check runs the student's code under a uid of its own, see
-# dlcourse.grading.sandbox), and the wheel too.
+# build of torch and the dlcourse wheel beside this script - the reference implementation, the hidden
+# checks and the answer keys included - into $AUTOGRADER_ROOT/venv, then makes the reference, the hidden
+# checks and the keys readable by root only (every check runs the student's code under a uid of its own,
+# see dlcourse.grading.sandbox), and the wheel too.
 #
 # torch comes from the PyTorch CPU index (https://download.pytorch.org/whl/cpu), pinned to the version
 # the release was built and checked with: PyPI's Linux wheels are the CUDA build, which pulls ~3 GB of
@@ -59,13 +59,14 @@ from dlcourse.grading import core
 checks = core.all_checks()
 hidden = [c for c in checks if c.visibility != "visible"]
 assert hidden, "the installed dlcourse has no hidden checks: rebuild the bundle with dlcourse release"
+assert core.keys_available(), "the installed dlcourse has no answer keys: rebuild the bundle with dlcourse release"
 print(f"[dlcourse setup] {len(checks)} checks ({len(hidden)} hidden), {sum(c.points for c in checks):g} points")
 CHECK
 # The checks run each submission's code under a uid of their own: it must read Python and the packages.
 chmod -R go+rX "$VENV"
 chmod go+x "$ROOT"
 if [ "$(id -u)" = 0 ]; then
-  "$PY" -c 'from dlcourse.grading.sandbox import restrict_reference_files as r; print(f"[dlcourse setup] {len(r())} reference and hidden-check files made readable by root only")'
+  "$PY" -c 'from dlcourse.grading.sandbox import restrict_reference_files as r; print(f"[dlcourse setup] {len(r())} files of the reference, the hidden checks and the keys made readable by root only")'
   chmod -R go-rwx "$HERE"  # the wheel holds the reference too
 fi
 say "done: $("$PY" -c 'import torch, dlcourse; print(f"dlcourse {dlcourse.__version__}, torch {torch.__version__}")')"
