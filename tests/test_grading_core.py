@@ -191,3 +191,87 @@ def test_cases_give_partial_credit_and_name_the_failures(fake_checks):
 def test_observations_must_be_plain_data(fake_checks):
     r = run_check(_probe_judge("probe_object", "judge_answer"), Submission(None))
     assert r.status == "error" and r.score == 0.0
+
+
+# --------------------------------------------------------------------------- answer keys
+@pytest.fixture
+def fresh_keys(monkeypatch):
+    """No answer key computed or read yet in this process (and none left behind)."""
+    monkeypatch.setattr(core, "_KEYS", {})
+    core.stored_keys.cache_clear()
+    yield
+    core.stored_keys.cache_clear()
+
+
+def test_a_key_lives_with_the_answer_keys():
+    with pytest.raises(ValueError, match="lives in dlcourse.grading.keys"):
+        Check("9k", "Problem 9", "k", 1.0, probe="m:p", judge="m:j", key="fake_checks:key")
+
+
+def test_the_judge_gets_its_key_computed_once(fresh_keys, monkeypatch):
+    check = {c.id: c for c in core.all_checks(["1"])}["1d2"]
+    calls = []
+    real = core.compute_key
+    monkeypatch.setattr(core, "compute_key", lambda c: calls.append(c.id) or real(c))
+    assert run_check(check, Submission(None)).passed
+    assert run_check(check, Submission(None)).passed and calls == ["1d2"]
+    assert core.answer_key(check) == [bool(v) for v in core.answer_key(check)]  # plain data
+
+
+def _without_key_functions(monkeypatch, tmp_path, checks) -> None:
+    """This process as a students' copy: no key package, the keys of ``checks`` stored in tmp_path."""
+    import torch
+
+    torch.save(core.stored_answer_keys(checks), tmp_path / "answer_key.pt")
+    monkeypatch.setattr(core, "keys_available", lambda: False)
+    monkeypatch.setattr(core, "answer_key_path", lambda: tmp_path / "answer_key.pt")
+
+
+def test_without_the_key_functions_the_stored_keys_judge(fresh_keys, monkeypatch, tmp_path):
+    checks = [c for c in core.all_checks(["1"]) if c.visibility == "visible"]
+    _without_key_functions(monkeypatch, tmp_path, checks)
+    assert [run_check(c, Submission(None)).status for c in checks] == ["passed"] * len(checks)
+
+
+def test_a_stored_key_for_other_inputs_is_the_graders_error(fresh_keys, monkeypatch, tmp_path):
+    import dataclasses
+
+    check = {c.id: c for c in core.all_checks(["1"])}["1d2"]
+    _without_key_functions(monkeypatch, tmp_path, [dataclasses.replace(check, args={"cases": [[1.0, 0.0, 0.1]]})])
+    with pytest.raises(core.AnswerKeyError, match="for other inputs .* reinstall"):
+        run_check(check, Submission(None))  # raised: no verdict on the student's code
+    (tmp_path / "answer_key.pt").unlink()
+    core.stored_keys.cache_clear()
+    with pytest.raises(core.AnswerKeyError, match="neither the answer keys .* reinstall it from the release"):
+        run_check(check, Submission(None))
+
+
+KEYS_WITHOUT_REFERENCE = """
+import importlib.abc, sys
+from dlcourse.grading import core, sandbox
+
+blocked = sandbox.reference_modules()
+
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name in blocked:
+            raise ImportError(f"a key imported the reference part {name}")
+
+sys.meta_path.insert(0, Block())
+checks = [c for c in core.all_checks() if c.key]
+for check in checks:
+    core.compute_key(check)
+assert not set(blocked) & set(sys.modules), set(blocked) & set(sys.modules)
+print(len(checks), "keys")
+"""
+
+
+def test_keys_compute_without_the_reference_parts():
+    """Every check's key (visible and hidden) is computed with the reference solution modules unimportable: the
+    keys are independent of the code they judge."""
+    import subprocess
+
+    out = subprocess.run([sys.executable, "-c", KEYS_WITHOUT_REFERENCE], capture_output=True, text=True, timeout=300)
+    n = sum(1 for c in core.all_checks() if c.key)
+    assert out.returncode == 0 and out.stdout.strip() == f"{n} keys", out.stderr[-3000:]
+    assert n == 24  # all parts of Problems 1 and 2 and 3(c), 3(d), visible and hidden

@@ -37,8 +37,8 @@ What the grader guarantees about a submission's code (details and the exact laye
   report nothing better than "probed" (the judge decides), so patching the grader's functions in
   its own process changes nothing;
 * it **cannot score with the reference's code**: in the probe's process the reference solution
-  modules and the hidden checks cannot be imported or opened, and a submission that imports them
-  scores 0 on that check with a message that says why;
+  modules, the hidden checks and the answer keys cannot be imported or opened, and a submission
+  that imports them scores 0 on that check with a message that says why;
 * it gets a **memory cap** (per process), **no network**, a **scratch working folder** that is
   removed afterwards, and - kernel-enforced where the machine allows it, by an audit hook
   otherwise - **no writes elsewhere** (the grader, its results, other submissions), **no other
