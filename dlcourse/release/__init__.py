@@ -2,7 +2,8 @@
 
 ::
 
-    OUT/student/          the students' copy: no answers anywhere (:mod:`dlcourse.release.student`)
+    OUT/student/          the students' copy: no answers anywhere, the visible checks' expected values as data
+                          (:mod:`dlcourse.release.student`)
     OUT/autograder.zip    the Gradescope autograder: reference + hidden checks (:mod:`dlcourse.release.bundle`)
     OUT/release.json      where it came from (commit), sizes, times, the torch pins, known leaks
 
@@ -45,7 +46,9 @@ class Release:
     def summary(self) -> str:
         mib = 1 << 20
         lines = [f"student copy:   {self.out / 'student'}  ({self.sizes['student_files']} files, "
-                 f"{self.sizes['student_bytes'] / mib:.1f} MiB; no reference parts, no hidden checks, no solutions)",
+                 f"{self.sizes['student_bytes'] / mib:.1f} MiB; no reference parts, no hidden checks, no key functions "
+                 f"- the visible checks' expected values instead, {self.sizes['answer_key_bytes'] / mib:.2f} MiB - no "
+                 "solutions)",
                  f"autograder:     {self.out / 'autograder.zip'}  ({self.sizes['autograder_bytes'] / mib:.2f} MiB; "
                  f"torch=={self.info['torch']} CPU on Gradescope)",
                  f"made in {sum(self.seconds.values()):.1f} s (" +
@@ -147,7 +150,7 @@ def build(out: str | os.PathLike, repo: str | os.PathLike | None = None, *, forc
         rel.seconds["autograder.zip"] = time.perf_counter() - t
 
         files, size = _tree_size(stage / "student")
-        rel.sizes = {"student_files": files, "student_bytes": size,
+        rel.sizes = {"student_files": files, "student_bytes": size, "answer_key_bytes": withheld.pop("answer_key_bytes"),
                      "autograder_bytes": (stage / "autograder.zip").stat().st_size}
         record = {"built_from": built_from, "repo": str(repo), **withheld, **rel.info, "sizes": rel.sizes,
                   "seconds": {k: round(v, 2) for k, v in rel.seconds.items()}, "known_leaks": rel.known_leaks,
