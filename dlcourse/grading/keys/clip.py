@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from dlcourse.grading.clip import (
+    MAX_LOGIT_SCALE,
     MISPLACED_ROWS,
     HeadCase,
     LossCase,
@@ -251,7 +252,6 @@ class _SGD:
             p.sub_(lr * d)
 
 
-MAX_LOGIT_SCALE = math.log(100.0)
 #: The mistakes of the step the judge names, in the order it tries them.
 STEP_MISTAKES = ("no zero_grad", "zero_grad at the end", "no step", "clamp before step")
 
