@@ -27,8 +27,8 @@ Enforced by the kernel, so no code in the process can undo them (Linux):
                                             mount namespace, by one showing only Python
   root in a container without namespaces    a uid/gid of its own (Gradescope's images: Python is
   (Docker's default, Gradescope)            readable by other users)
-  root, neither (Python under ``/root``     uid 0 without capabilities: **writes are refused by
-  and no namespaces)                        the audit hook only**; the grader warns once
+  root, neither (Python under ``/root``     uid 0 without capabilities: writes are refused by
+  and no namespaces)                        the audit hook only; the grader warns once
   a user allowed user namespaces            every mount read-only but its scratch folder
   a user without them                       **the audit hook only** (a student's own machine)
   ========================================  ==================================================
