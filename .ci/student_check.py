@@ -1,32 +1,34 @@
 #!/usr/bin/env python3
-"""What a student does, start to end, on a fresh copy of the project; any deviation fails CI.
+"""What a student does, start to end, on a fresh copy of the students' release; any deviation fails CI.
 
-1. copy the project (``--project``, default this checkout: its git-tracked and untracked-but-not-ignored
-   files; a folder without git, such as a student release, whole minus build products) into a
-   temporary folder, as a student's clone or unzipped release;
-2. run the README's student install lines there, exactly as written (read from README.md of that copy,
-   between ``<!-- ci:student-install -->`` and ``<!-- /ci:student-install -->``), in one bash, with no
-   virtual environment active and no project variables set: a fresh virtual environment;
+1. copy the project a student gets (``--project``: the ``student/`` folder ``dlcourse release OUT``
+   writes; a git checkout is copied as its tracked and untracked-but-not-ignored files) into a
+   temporary folder, as the student's unzipped copy;
+2. run its README's install lines there, exactly as written, one by one (the lines between
+   ``<!-- ci:student-install`` and ``<!-- /ci:student-install -->``, read by
+   :func:`dlcourse.release.student.install_lines`), each in its own bash, with no virtual
+   environment active and no project variables set: a fresh environment, the data and the weights;
 3. write a correct submission into the copy's ``exercises/``: the reference's part modules with the
    imports between them made relative (as the stub generator writes them), and the student notebooks
    with their answer cells filled from the solutions (``dlcourse.stubs.student_notebook_text(...,
-   keep_answers=True)``); both come from ``--answers-from`` (default this checkout), since a release
-   holds no answers;
-4. ``pytest exercises`` with the environment's pytest (the student section's next line);
+   keep_answers=True)``); both come from ``--answers-from`` (default this checkout), since a
+   release holds no answers;
+4. ``pytest exercises`` with the environment's pytest (what the README says to check the code with);
 5. execute ``exercises/notebooks/{minimax,clip,gan}.ipynb`` with the environment's ``jupyter nbconvert
-   --execute`` from that folder (so ``parts.mine`` finds the submission) under the quick profile, with
-   a fresh runs folder;
+   --execute`` (the README's hand-in command, one notebook at a time), from that folder so that
+   ``parts.mine`` finds the submission, under the quick profile, with a fresh runs folder;
 6. assert: no cell shows an error or NotImplementedError, nothing was skipped for missing weights (the
    install fetched them), the kernel was the environment's, and every run folder's ``metrics.json``
    names the copy's ``exercises/`` as the parts that ran.
 
 The data root is shared ($DLCOURSE_DATA, or the user cache like every nox session): FashionMNIST,
-the stand-in, the judge classifier and the FID reference statistics are made once per machine, not
-per check. Executed notebooks, logs and ``timings.json`` go to ``--out`` (default
-``build/student-check``). Standard library only: it runs with any ``python3``.
+the stand-in, the weights, the judge classifier and the FID reference statistics are made once per
+machine, not per check. Executed notebooks, logs and ``timings.json`` (wall-clock and CPU seconds of
+each step) go to ``--out`` (default ``build/student-check``). Standard library only: it runs with any
+``python3``.
 
-    python3 .ci/student_check.py                      # this checkout
-    python3 .ci/student_check.py --project RELEASE    # a student release, answers from this checkout
+    dlcourse release build/ci-release --force --no-verify
+    python3 .ci/student_check.py --project build/ci-release/student
 """
 
 from __future__ import annotations
@@ -44,7 +46,6 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parents[1]
-BEGIN, END = "<!-- ci:student-install -->", "<!-- /ci:student-install -->"
 NOTEBOOKS = ("minimax", "clip", "gan")
 #: Not copied from a folder without git (a release): build products and environments.
 IGNORE = (".git", ".venv", ".nox", "__pycache__", "build", "_build", ".jupyter_cache", "*.egg-info", ".runs",
@@ -67,15 +68,18 @@ def stamp(msg: str) -> None:
     print(f"[student-check] {time.monotonic() - START:5.0f} s: {msg}", flush=True)
 
 
-def readme_lines(readme: Path) -> list[str]:
-    """The install lines of the README's student section (between the markers, without the ``` fence)."""
-    text = readme.read_text(encoding="utf-8")
-    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
-        raise CheckFailed(f"{readme}: expected one {BEGIN} ... {END} block around the student install lines")
-    block = text[text.index(BEGIN) + len(BEGIN):text.index(END)]
-    lines = [line for line in block.strip().splitlines() if line.strip() and not line.startswith("```")]
+def readme_lines(readme: Path, answers: Path) -> list[str]:
+    """The install lines of a students' README, read by ``dlcourse.release.student.install_lines`` of the
+    ``answers`` checkout (the one parser of those markers; it needs no third-party package)."""
+    code = ("import sys; from pathlib import Path; from dlcourse.release.student import install_lines; "
+            "print('\\n'.join(install_lines(Path(sys.argv[1]))))")
+    out = subprocess.run([sys.executable, "-c", code, str(readme)], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(answers)})
+    if out.returncode != 0:
+        raise CheckFailed(f"reading the install lines of {readme} failed: {out.stderr.strip()[-800:]}")
+    lines = [line for line in out.stdout.splitlines() if line.strip()]
     if not lines:
-        raise CheckFailed(f"{readme}: no command between {BEGIN} and {END}")
+        raise CheckFailed(f"{readme}: no command between its ci:student-install markers")
     return lines
 
 
@@ -224,7 +228,8 @@ def run_problems(runs: Path, exercises: Path) -> tuple[list[str], dict[str, int]
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--project", type=Path, default=HERE, help="the project a student gets (default: this checkout)")
+    ap.add_argument("--project", type=Path, required=True,
+                    help="the project a student gets: the student/ folder that `dlcourse release OUT` writes")
     ap.add_argument("--answers-from", type=Path, default=HERE, help="source checkout with the reference and the "
                     "solutions (default: this checkout)")
     ap.add_argument("--out", type=Path, default=HERE / "build" / "student-check",
@@ -259,16 +264,18 @@ def main(argv: list[str] | None = None) -> int:
             copy_project(project, copy)
             runs.mkdir(parents=True)
             timings["copy project"] = time.monotonic() - t0
-            lines = readme_lines(copy / "README.md")
-            stamp(f"README student lines, in {copy}:\n" + "\n".join("    " + line for line in lines))
-            timings["README install lines"] = run(["bash", "-euo", "pipefail", "-c", "\n".join(lines)], cwd=copy,
-                                                  env=env, log=args.out / "install.log", timeout=args.install_timeout,
-                                                  what="the README's student install lines")
+            lines = readme_lines(copy / "README.md", answers)
+            for k, line in enumerate(lines, 1):
+                stamp(f"README install line {k}, in {copy}: {line}")
+                timings[f"install line {k}"] = run(["bash", "-euo", "pipefail", "-c", line], cwd=copy, env=env,
+                                                   log=args.out / f"install-{k}.log", timeout=args.install_timeout,
+                                                   what=f"the README's install line {k} ({line})")
+            timings["install"] = sum(v for k, v in timings.items() if k.startswith("install line"))
             if not python.is_file():
                 raise CheckFailed(f"the README's student lines made no virtual environment {venv}: the rest of this "
                                   "check runs the notebooks with its Python")
             size = subprocess.run(["du", "-sm", str(venv)], capture_output=True, text=True).stdout.split()[0]
-            stamp(f"installed: {venv} is {size} MB ({timings['README install lines']:.0f} s)")
+            stamp(f"installed: {venv} is {size} MB ({timings['install']:.0f} s)")
         exercises = copy / "exercises"
         timings["write submission"] = write_submission(python, answers, exercises, env, args.out / "submission.log")
         problems = []

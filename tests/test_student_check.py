@@ -18,20 +18,21 @@ def check(repo):
     return mod
 
 
-def test_the_readme_student_lines_install_the_package_data_and_weights(check, repo):
-    lines = check.readme_lines(repo / "README.md")
-    assert len(lines) == 2 and lines[0].startswith("python3 -m venv .venv && . .venv/bin/activate")
-    assert lines[1].startswith('python -m pip install -e ".[test]" && dlcourse data fetch all')
+def test_the_students_install_lines_bring_the_package_data_and_weights(check, repo):
+    """What the check runs: the students' README's lines, read by the release's own parser."""
+    lines = check.readme_lines(repo / "dlcourse" / "release" / "templates" / "README.student.md", repo)
+    assert lines[0] == "python3 -m venv .venv"
+    assert lines[1] == '.venv/bin/python -m pip install -e ".[test]" && .venv/bin/dlcourse data fetch all'
     assert "--no-deps" not in "".join(lines)  # no manual steps for the weights
 
 
-def test_readme_without_markers_is_refused(check, tmp_path):
+def test_readme_without_markers_is_refused(check, repo, tmp_path):
     (tmp_path / "README.md").write_text("# x\n```bash\npip install .\n```\n")
-    with pytest.raises(check.CheckFailed, match="expected one <!-- ci:student-install -->"):
-        check.readme_lines(tmp_path / "README.md")
-    (tmp_path / "README.md").write_text(f"{check.BEGIN}\n```bash\n```\n{check.END}\n")
+    with pytest.raises(check.CheckFailed, match="no `<!-- ci:student-install"):
+        check.readme_lines(tmp_path / "README.md", repo)
+    (tmp_path / "README.md").write_text("<!-- ci:student-install -->\n```bash\n```\n<!-- /ci:student-install -->\n")
     with pytest.raises(check.CheckFailed, match="no command between"):
-        check.readme_lines(tmp_path / "README.md")
+        check.readme_lines(tmp_path / "README.md", repo)
 
 
 def _notebook(path, outputs, executed=True):
@@ -92,5 +93,7 @@ def test_the_copy_is_what_git_tracks_and_the_environment_is_a_fresh_shells(check
     assert env["DLCOURSE_RUNS"] == str(tmp_path / "runs") and env["DLCOURSE_PROFILE"] == "quick"
 
 
-def test_ci_runs_the_student_check(repo):
-    assert "python3 .ci/student_check.py" in (repo / ".ci" / "run").read_text()
+def test_ci_runs_the_student_check_on_the_release(repo):
+    ci = (repo / ".ci" / "run").read_text()
+    assert "dlcourse release build/ci-release" in ci
+    assert "python3 .ci/student_check.py --project build/ci-release/student" in ci
