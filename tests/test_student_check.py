@@ -96,4 +96,4 @@ def test_the_copy_is_what_git_tracks_and_the_environment_is_a_fresh_shells(check
 def test_ci_runs_the_student_check_on_the_release(repo):
     ci = (repo / ".ci" / "run").read_text()
     assert "dlcourse release build/ci-release" in ci
-    assert "python3 .ci/student_check.py --project build/ci-release/student" in ci
+    assert "python3 .ci/student_check.py --project build/ci-release/student " in ci
