@@ -15,6 +15,10 @@ from dlcourse.grading.core import Check, CheckFailed, Report, Submission, run_ch
 FAKE = '''
 from dlcourse.grading.core import CheckFailed
 
+def echo(obs):
+    """Judge of the outcome tests: the probe's returned string is the verdict's message."""
+    return obs
+
 def ok(sub):
     return "fine"
 
@@ -73,7 +77,8 @@ def fake_checks(tmp_path_factory):
     folder = tmp_path_factory.mktemp("checks")
     (folder / "fake_checks.py").write_text(FAKE)
     sys.path.insert(0, str(folder))
-    yield lambda fn, timeout=20.0: Check(fn, "Problem 9", fn, 1.0, f"fake_checks:{fn}", timeout=timeout)
+    yield lambda fn, timeout=20.0: Check(fn, "Problem 9", fn, 1.0, probe=f"fake_checks:{fn}",
+                                                    judge="fake_checks:echo", timeout=timeout)
     sys.path.remove(str(folder))
 
 

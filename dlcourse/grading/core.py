@@ -47,8 +47,6 @@ What the grader guarantees about a submission's code (details and the exact laye
   :mod:`dlcourse.grading.sandbox` says which uid in which setting; an autograder installed as root
   makes the reference and the hidden checks readable by root only with
   :func:`~dlcourse.grading.sandbox.restrict_reference_files`), nor a memory cap across processes.
-  Legacy ``func`` checks (the older single-function form, run whole in the student's process)
-  are protected by the same sandbox, but their verdict comes from that process.
 """
 
 from __future__ import annotations
@@ -162,18 +160,17 @@ def expect(condition: bool, message: str) -> None:
 class Check:
     """One graded part: a ``probe`` and a ``judge``, each ``"module:function"`` (see the module docstring).
 
-    ``func`` is the older single-function form (a check that runs whole in the student's process);
-    it is kept only while the problem modules move to probe/judge.
+    There is deliberately no single-function form that runs whole in the student's process: a verdict
+    computed there could be forged by the code it judges.
     """
 
     id: str  # short id, e.g. "1a"
     question: str  # e.g. "Problem 1"
     title: str  # e.g. "(a) saddle point"
     points: float
-    func: str | None = None  # legacy: check(sub) -> str | None, all in the student's process
+    probe: str
+    judge: str
     timeout: float = 60.0
-    probe: str | None = None
-    judge: str | None = None
     visibility: str = "visible"
     #: Memory cap of the probe's process (see :mod:`dlcourse.grading.sandbox`).
     memory_gib: float = MEMORY_LIMIT_GIB
@@ -184,11 +181,11 @@ class Check:
     key: str | None = None
 
     def __post_init__(self) -> None:
-        if (self.func is None) == (self.probe is None or self.judge is None):
-            raise ValueError(f"check {self.id}: give a probe and a judge (or, legacy, a func)")
+        if not (self.probe and self.judge):
+            raise ValueError(f"check {self.id}: give a probe and a judge")
         if self.visibility not in VISIBILITIES:
             raise ValueError(f"check {self.id}: visibility {self.visibility!r} is not one of {VISIBILITIES}")
-        if self.key is not None and (self.judge is None or not self.key.startswith(KEY_PACKAGE + ".")):
+        if self.key is not None and (not self.key.startswith(KEY_PACKAGE + ".")):
             raise ValueError(f"check {self.id}: a key goes with a judge and lives in {KEY_PACKAGE} (found {self.key!r})")
 
     @property
@@ -201,16 +198,12 @@ class Check:
         return getattr(importlib.import_module(mod), fn)
 
     def resolve(self) -> Callable[[Submission], object]:
-        """The function that runs in the student's process: the probe (with :attr:`args`) or a legacy func."""
-        if self.probe:
-            return functools.partial(self._load(self.probe), **self.args)
-        return self._load(self.func)
+        """The function that runs in the student's process: the probe, with :attr:`args`."""
+        return functools.partial(self._load(self.probe), **self.args)
 
-    def resolve_judge(self) -> Callable[[object], str | Verdict] | None:
+    def resolve_judge(self) -> Callable[[object], str | Verdict]:
         """The judge (with :attr:`args`, and ``key=`` its answer key when it has one), which runs in the grader's
         process. Raises :class:`AnswerKeyError` when the key cannot be had (a grader problem, not the student's)."""
-        if not self.judge:
-            return None
         extra = {"key": answer_key(self)} if self.key else {}
         return functools.partial(self._load(self.judge), **self.args, **extra)
 
@@ -458,7 +451,7 @@ def decode_observations(data: bytes):
     return torch.load(io.BytesIO(data), weights_only=True)
 
 
-#: Statuses a probe's process may report; a legacy check may also report "passed" (the judge decides otherwise).
+#: Statuses a probe's process may report: never "passed", which only the judge, in the grader's process, gives.
 _CHILD_STATUSES = {"probed", "failed", "not implemented", "error", "crashed", "out of memory"}
 #: Limits on what a probe's process may send back (larger answers are refused, not read).
 MAX_HEADER_BYTES = 1 << 20
@@ -471,10 +464,10 @@ PRELOAD = ("torch", "torch._dynamo", "numpy", "dlcourse.grading.core", "dlcourse
 
 
 def _outcome(check: Check, sub: Submission, fn: Callable | None = None, *, capture: bool = True) -> dict:
-    """Run the student's half of ``check`` (probe or legacy func) here and now; never raises.
+    """Run the student's half of ``check`` (its probe) here and now; never raises.
 
-    Returns the fields of a :class:`Result`; for a probe, ``"observations"`` holds the encoded
-    observations and the status is ``"probed"`` (the judge decides). ``capture``: collect printed
+    Returns the fields of a :class:`Result`; when the probe finished, ``"observations"`` holds the
+    encoded observations and the status is ``"probed"`` (the judge decides). ``capture``: collect printed
     output here (in a probe's process the file descriptors are redirected instead).
     """
     buf = io.StringIO()
@@ -483,12 +476,8 @@ def _outcome(check: Check, sub: Submission, fn: Callable | None = None, *, captu
         with contextlib.ExitStack() as stack:
             for r in redirect:
                 stack.enter_context(r)
-            value = (fn or check.resolve())(sub)
-            if check.probe:
-                data = encode_observations(value)
-        if check.probe:
-            return {"status": "probed", "message": "", "output": buf.getvalue(), "observations": data}
-        return {"status": "passed", "message": value or "correct", "output": buf.getvalue()}
+            data = encode_observations((fn or check.resolve())(sub))
+        return {"status": "probed", "message": "", "output": buf.getvalue(), "observations": data}
     except CheckFailed as e:
         return {"status": "failed", "message": str(e), "output": buf.getvalue()}
     except NotImplementedError as e:
@@ -602,8 +591,7 @@ def _parse_header(check: Check, data: bytes) -> dict | None:
         out = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return None
-    allowed = _CHILD_STATUSES | ({"passed"} if check.func else set())
-    if not isinstance(out, dict) or out.get("status") not in allowed:
+    if not isinstance(out, dict) or out.get("status") not in _CHILD_STATUSES:
         return None
     return {"status": out["status"], "message": str(out.get("message", ""))[:20_000],
             "output": str(out.get("output", ""))[-OUTPUT_CHARS:], "notes": str(out.get("notes", ""))[:2000],
@@ -612,7 +600,7 @@ def _parse_header(check: Check, data: bytes) -> dict | None:
 
 def _run_isolated(check: Check, sub: Submission) -> dict:
     """Run the student's half of ``check`` in a sandboxed process forked from the check server."""
-    jail = sandbox.Jail(sub.root, timeout=check.timeout, strict=check.probe is not None, memory_gib=check.memory_gib)
+    jail = sandbox.Jail(sub.root, timeout=check.timeout, memory_gib=check.memory_gib)
     proc = None
     try:
         ctx = _context()
@@ -722,7 +710,7 @@ def run_check(check: Check, sub: Submission, *, isolate: bool = True) -> Result:
     (:mod:`dlcourse.grading.sandbox`); ``isolate=False`` runs it here, unprotected (debugging only)."""
     t0 = time.perf_counter()
     out = _outcome(check, sub) if not isolate else _run_isolated(check, sub)
-    fraction = 1.0 if out["status"] == "passed" else 0.0
+    fraction = 0.0
     if out["status"] == "probed":
         fraction, out = _judge(check, out)
     notes = out.pop("notes", "")

@@ -155,7 +155,6 @@ class Policy:
     memory_bytes: int
     cpu_seconds: int
     uid: int | None = None  # drop to this uid/gid (the grader is root), or stay
-    strict: bool = True  # probe checks: no reference import at all; legacy checks: only from the submission
     blocked_modules: tuple[str, ...] = ()
     protected: tuple[str, ...] = ()
 
@@ -346,13 +345,13 @@ class Jail:
 
     ::
 
-        jail = Jail(submission_root, timeout=30, strict=True)
+        jail = Jail(submission_root, timeout=30)
         policy = jail.policy            # send to the probe's process, which calls enter(policy)
         ...                             # start it, wait for it
         jail.close(pid)                 # kill what it left running, remove its files
     """
 
-    def __init__(self, submission: str | os.PathLike | None, *, timeout: float, strict: bool = True,
+    def __init__(self, submission: str | os.PathLike | None, *, timeout: float,
                  memory_gib: float = MEMORY_LIMIT_GIB):
         self.dir = Path(tempfile.mkdtemp(prefix="probe-", dir=_base()))
         os.chmod(self.dir, 0o711)
@@ -368,9 +367,9 @@ class Jail:
             _copy_python_files(self.submission, copy)
         self.policy = Policy(
             scratch=str(self.scratch), submission=str(copy) if copy else None,
-            memory_bytes=memory_cap(memory_gib), cpu_seconds=int(timeout) + 10, uid=self.uid, strict=strict,
+            memory_bytes=memory_cap(memory_gib), cpu_seconds=int(timeout) + 10, uid=self.uid,
             blocked_modules=(*reference_modules(), *GRADER_ONLY) if copy else (),
-            protected=protected_paths() if copy and strict else _grader_only_paths() if copy else ())
+            protected=protected_paths() if copy else ())
 
     def unmap(self, text: str, shown_as: str | None = None) -> str:
         """``text`` with the copy's paths replaced by the student's own (or by ``shown_as``)."""
@@ -693,7 +692,6 @@ class _ReferenceBlocker(importlib.abc.MetaPathFinder):
     def __init__(self, policy: Policy, monitor: Monitor):
         self.blocked = policy.blocked_modules
         self.root = policy.submission.rstrip("/") + "/" if policy.submission else None
-        self.strict = policy.strict
         self.monitor = monitor
 
     def find_spec(self, name, path=None, target=None):
@@ -707,8 +705,6 @@ class _ReferenceBlocker(importlib.abc.MetaPathFinder):
                 frames.append((file, f.f_globals.get("__name__", "?")))
             f = f.f_back
         mine = [i for i, (file, _) in enumerate(frames) if self.root and file.startswith(self.root)]
-        if not mine and not self.strict:
-            return None  # legacy checks: the grader's own code may still use the reference
         what = ("the hidden checks " + name if _is_blocked(name, (HIDDEN_PACKAGE,)) else
                 "the answer keys " + name if _is_blocked(name, (KEY_PACKAGE,)) else
                 f"the reference implementation {name}")
@@ -860,9 +856,7 @@ def restrict_reference_files() -> list[str]:
     """Make the reference solution modules (with their bytecode), the hidden checks and the answer keys readable
     by their owner only: then a probe running under a uid of its own cannot read them even with native code.
 
-    For an autograder that installs the package as root (legacy ``func`` checks, which import the
-    reference in the probe's process, then no longer work for student submissions). Returns the
-    paths changed.
+    For an autograder that installs the package as root (``setup.sh`` calls it). Returns the paths changed.
     """
     changed = []
     for p in protected_paths():
