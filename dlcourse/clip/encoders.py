@@ -34,6 +34,12 @@ from torch import nn
 
 from dlcourse.errors import ConfigError, DlcourseError
 
+with warnings.catch_warnings():
+    # transformers imports tqdm.auto, which warns in a Jupyter kernel without ipywidgets; dlcourse draws
+    # no notebook progress bars, so that warning would only clutter the notebooks (and the book).
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import tqdm.auto  # noqa: F401
+
 VISION_ENCODERS = {"resnet18": 512, "resnet34": 512, "resnet50": 2048}  # name -> feature width
 TEXT_ALIASES = {"distilbert": "distilbert-base-uncased", "bert": "bert-base-uncased", "roberta": "roberta-base"}
 #: The BERT-uncased WordPiece vocabulary shipped with dlcourse (provenance and licence: README.md beside it).
