@@ -208,6 +208,16 @@ def notebook_problems(path: Path) -> list[str]:
     return problems
 
 
+def wait_for(path: Path) -> float:
+    """Wait until ``path`` exists; seconds waited (the caller is stopped, e.g. by CI, if it never comes)."""
+    t0 = time.monotonic()
+    if not path.exists():
+        stamp(f"waiting for {path} before running the notebooks")
+        while not path.exists():
+            time.sleep(1)
+    return time.monotonic() - t0
+
+
 def run_problems(runs: Path, exercises: Path) -> tuple[list[str], dict[str, int]]:
     """Every run folder must record the copy's exercises/ as its parts; count the runs per problem."""
     problems, counts = [], {}
@@ -240,6 +250,9 @@ def main(argv: list[str] | None = None) -> int:
                     "that --keep left in --work; the submission, the notebooks and the runs are made afresh")
     ap.add_argument("--remove-in-background", action="store_true",
                     help="remove the work folder in a detached process instead of waiting for it (CI)")
+    ap.add_argument("--notebooks-after", type=Path, metavar="FILE",
+                    help="start the notebooks only once FILE exists (CI: the install and pytest run beside the test "
+                         "suite, the notebooks after it, so that two torch jobs do not fight over the cores)")
     ap.add_argument("--install-timeout", type=float, default=1200)
     ap.add_argument("--notebook-timeout", type=float, default=1800, help="seconds per notebook")
     args = ap.parse_args(argv)
@@ -290,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
             problems.append(str(e))
             stamp(f"FAILED: {e}")
         check_kernel(venv, env)
+        if args.notebooks_after is not None:
+            timings["waiting to run the notebooks"] = wait_for(args.notebooks_after)
         for name in NOTEBOOKS:
             nb = exercises / "notebooks" / f"{name}.ipynb"
             timings[f"notebook {name}"] = run(

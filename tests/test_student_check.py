@@ -97,3 +97,15 @@ def test_ci_runs_the_student_check_on_the_release(repo):
     ci = (repo / ".ci" / "run").read_text()
     assert "dlcourse release build/ci-release" in ci
     assert "python3 .ci/student_check.py --project build/ci-release/student " in ci
+    assert "--notebooks-after build/tests-done" in ci and "touch build/tests-done" in ci
+
+
+def test_the_notebooks_wait_for_the_go_file(check, tmp_path):
+    """--notebooks-after: CI lets the notebooks start only once its test suite is done."""
+    import threading
+
+    go = tmp_path / "tests-done"
+    threading.Timer(0.3, go.touch).start()
+    waited = check.wait_for(go)
+    assert go.exists() and waited >= 0.2
+    assert check.wait_for(go) < 0.1  # already there: no wait
