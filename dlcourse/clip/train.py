@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from dlcourse import parts as partslib
+from dlcourse import reproducibility
 from dlcourse.clip import data as clipdata
 from dlcourse.clip.encoders import RANDOM_TEXT_ENCODERS, TextEncoder, VisionEncoder
 from dlcourse.errors import ConfigError
@@ -331,6 +332,7 @@ def train(cfg: ClipConfig, out: str | Path, *, parts: partslib.Parts | None = No
     model, weights = build_model(cfg, parts=parts)
     loss_fn = make_loss(cfg.loss, parts)
     ckpt = folder.start()
+    reproducibility.configure(out)  # fixed threads, recorded for resumes: same seed, same bits on this CPU
     lrs = learning_rates(cfg, weights)
     _log(f"CLIP {cfg.vision} + {cfg.text} on {train_split.data.describe()}", quiet)
     precision = resolve_precision(cfg.precision, device)

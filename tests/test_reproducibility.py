@@ -1,0 +1,73 @@
+"""dlcourse.reproducibility: the thread count is fixed, recorded for a run folder and restored on resume;
+OpenMP's dynamic adjustment is switched off even when the environment asks for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from dlcourse import reproducibility
+from dlcourse.errors import DlcourseError
+
+
+@pytest.fixture
+def threads_restored():
+    before = torch.get_num_threads()
+    yield
+    torch.set_num_threads(before)
+
+
+def test_first_call_records_threads_and_machine(tmp_path, threads_restored):
+    settings = reproducibility.configure(tmp_path, threads=2)
+    assert settings.threads == torch.get_num_threads() == 2
+    record = json.loads((tmp_path / reproducibility.RECORD).read_text())
+    assert record == {"threads": 2, "machine": {"torch": torch.__version__,
+                                                "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                                                "cpu": settings.machine.cpu}}
+
+
+def test_resume_keeps_the_recorded_thread_count_and_says_so(tmp_path, capsys, threads_restored):
+    reproducibility.configure(tmp_path, threads=2)
+    settings = reproducibility.configure(tmp_path, threads=1)  # e.g. a resume with --threads 1
+    assert settings.threads == torch.get_num_threads() == 2
+    assert "continues with 2, not 1" in capsys.readouterr().err
+    reproducibility.configure(tmp_path, threads=2)
+    assert capsys.readouterr().err == ""  # nothing to say when nothing changes
+
+
+def test_resume_on_another_machine_is_announced(tmp_path, capsys, threads_restored):
+    machine = {"torch": "1.0", "cpu_capability": "AVX512", "cpu": "Some Other CPU"}
+    (tmp_path / reproducibility.RECORD).write_text(json.dumps({"threads": 1, "machine": machine}))
+    reproducibility.configure(tmp_path)
+    err = capsys.readouterr().err
+    assert "started on Some Other CPU (AVX512, torch 1.0)" in err and "not bit-identical" in err
+
+
+def test_no_record_without_a_folder(tmp_path, threads_restored):
+    reproducibility.configure(tmp_path / "not-yet", threads=1)
+    assert not (tmp_path / "not-yet").exists()  # the trainers create their folders, not this module
+
+
+def test_a_corrupt_record_gets_a_clear_error(tmp_path, threads_restored):
+    (tmp_path / reproducibility.RECORD).write_text('{"threads": "two"}')
+    with pytest.raises(DlcourseError, match="reproducibility.json is not a reproducibility record.*delete it"):
+        reproducibility.configure(tmp_path)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the OpenMP runtime in /proc/self/maps")
+def test_openmp_dynamic_adjustment_is_switched_off():
+    code = ("import ctypes, os, torch\n"
+            "from dlcourse import reproducibility\n"
+            "libs = [ctypes.CDLL(p, mode=os.RTLD_NOLOAD | os.RTLD_LAZY) for p in reproducibility._openmp_paths()]\n"
+            "print([lib.omp_get_dynamic() for lib in libs])\n"
+            "reproducibility.configure()\n"
+            "print([lib.omp_get_dynamic() for lib in libs])\n")
+    out = subprocess.run([sys.executable, "-c", code], env={**os.environ, "OMP_DYNAMIC": "true"},
+                         capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] not in ("[]", "") and set(out[0].strip("[]").split(", ")) == {"1"}, out  # the environment's wish
+    assert set(out[1].strip("[]").split(", ")) == {"0"}, out
