@@ -10,7 +10,7 @@ A CPU training run of this package is a deterministic function of
 The thread count is on the list because CPU kernels split work across threads and the split changes
 the rounding: torch's batch-norm statistics of a ``(B, C)`` input (the generator's ``BatchNorm1d``
 over ``(B, 12544)``) add one partial sum per thread, and element-wise kernels compute the last few
-elements of each thread's chunk with scalar instead of vector code. With 1 and with 2 threads the
+elements of each thread's chunk with scalar instead of vector code, which may round differently. With 1 and with 2 threads the
 DCGAN's first step already gives different generator weights (``benchmarks/RESULTS.md``).
 
 Three things can change the thread count, or the number of threads that really work, behind a run's
@@ -21,8 +21,9 @@ back; :func:`configure` removes each:
    (``MKL_DYNAMIC``, on by default). :func:`configure` sets the count explicitly with
    ``torch.set_num_threads``, which also turns MKL's dynamic adjustment off.
 2. **OpenMP dynamic adjustment** (``OMP_DYNAMIC=true``): GNU OpenMP then sizes every parallel region
-   by the machine's 15-minute load average, so the same command computes differently on a busy and on
-   an idle machine. :func:`configure` calls ``omp_set_dynamic(0)`` in every OpenMP runtime loaded in
+   by the machine's 15-minute load average (with 2 cores: 1 thread once it passes 0.9), so the same
+   command computes differently on a busy and on an idle machine, while ``torch.get_num_threads()``
+   still reports the full count. :func:`configure` calls ``omp_set_dynamic(0)`` in every OpenMP runtime loaded in
    the process. It is a run-time call, so it works after torch was imported (notebooks).
 3. A **resume in another environment** (another ``--threads``, a notebook kernel whose thread count
    was changed, a container with fewer CPUs). The first call for a run folder records the thread count
@@ -30,10 +31,11 @@ back; :func:`configure` removes each:
    recorded count again, and says so when it differs from the one asked for.
 
 Guarantee, with :func:`configure` called at the start of a run: on one machine with one torch build,
-two CPU runs with the same config and data (fresh, or killed at any moment and resumed, any number of
-times) produce bit-identical weights, optimizer states, RNG states and ``losses.csv``, whatever the
-environment's thread settings and the machine's load (``tests/test_gan_resume.py``,
-``benchmarks/gan_reproducibility.py``).
+two CPU runs with the same config, data and thread count, each fresh or killed at any moment and
+resumed (any number of times, in any thread environment), produce bit-identical weights, optimizer
+states, RNG states and ``losses.csv``, whatever the machine's load (``tests/test_gan_resume.py``,
+``benchmarks/gan_reproducibility.py``). A run's thread count is the one its first process records,
+before it computes anything; runs with different thread counts are different runs.
 
 Not guaranteed, by design of the libraries underneath:
 
