@@ -106,7 +106,9 @@ def configure(run_dir: str | os.PathLike | None = None, *, threads: int | None =
             _note(f"{run_dir} was started on {_describe(started_on)}; this is {_describe(machine)}. The resumed run "
                   "is correct, but not bit-identical to one that ran on a single machine")
     if chosen < 1:
-        raise ValueError(f"threads must be >= 1, got {chosen}")
+        from dlcourse.errors import ConfigError
+
+        raise ConfigError(f"{chosen} CPU threads asked for: pass --threads N with N >= 1 (or leave it out)")
     torch.set_num_threads(chosen)  # also mkl_set_dynamic(0) in MKL builds
     runtimes = _disable_openmp_dynamic()
     settings = Settings(chosen, machine, runtimes)
@@ -132,7 +134,8 @@ def _read_record(run_dir: Path) -> dict | None:
     try:
         record = json.loads(path.read_text())
         Machine(**record["machine"])
-        int(record["threads"])
+        if int(record["threads"]) < 1:
+            raise ValueError(f"threads {record['threads']} < 1")
         return record
     except (ValueError, KeyError, TypeError) as e:
         from dlcourse.errors import DlcourseError

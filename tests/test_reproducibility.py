@@ -53,10 +53,17 @@ def test_no_record_without_a_folder(tmp_path, threads_restored):
     assert not (tmp_path / "not-yet").exists()  # the trainers create their folders, not this module
 
 
-def test_a_corrupt_record_gets_a_clear_error(tmp_path, threads_restored):
-    (tmp_path / reproducibility.RECORD).write_text('{"threads": "two"}')
+@pytest.mark.parametrize("text", ['{"threads": "two"}', '{"threads": 0, "machine": {"torch": "x", '
+                                  '"cpu_capability": "AVX2", "cpu": "y"}}', "[1, 2]", "not json"])
+def test_a_corrupt_record_gets_a_clear_error(tmp_path, threads_restored, text):
+    (tmp_path / reproducibility.RECORD).write_text(text)
     with pytest.raises(DlcourseError, match="reproducibility.json is not a reproducibility record.*delete it"):
         reproducibility.configure(tmp_path)
+
+
+def test_zero_threads_is_refused_with_the_fix(threads_restored):
+    with pytest.raises(DlcourseError, match="0 CPU threads asked for: pass --threads N with N >= 1"):
+        reproducibility.configure(threads=0)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="finds the OpenMP runtime in /proc/self/maps")
@@ -71,3 +78,13 @@ def test_openmp_dynamic_adjustment_is_switched_off():
                          capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] not in ("[]", "") and set(out[0].strip("[]").split(", ")) == {"1"}, out  # the environment's wish
     assert set(out[1].strip("[]").split(", ")) == {"0"}, out
+
+
+@pytest.mark.parametrize("threads", ["0", "-1"])
+def test_cli_refuses_a_thread_count_below_one(tmp_path, capsys, threads):
+    from dlcourse.cli import main
+
+    assert main(["gan", "train", "--threads", threads, "--epochs", "1", "--subset", "64",
+                 "--out", str(tmp_path / "run")]) == 2
+    assert f"--threads {threads}: pass a number of CPU threads >= 1" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -18,7 +18,11 @@ from dlcourse import parts
 def _threads(args: argparse.Namespace) -> None:
     import torch
 
-    if getattr(args, "threads", None):
+    if getattr(args, "threads", None) is not None:
+        if args.threads < 1:
+            from dlcourse.errors import ConfigError
+
+            raise ConfigError(f"--threads {args.threads}: pass a number of CPU threads >= 1, or leave it out")
         torch.set_num_threads(args.threads)
 
 
