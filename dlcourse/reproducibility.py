@@ -30,6 +30,12 @@ back; :func:`configure` removes each:
    and the machine in ``<run>/reproducibility.json``; every later call for that folder sets the
    recorded count again, and says so when it differs from the one asked for.
 
+Not needed, so not set (measured on the DCGAN step, ``benchmarks/RESULTS.md``):
+``torch.use_deterministic_algorithms(True)`` and ``torch.backends.mkldnn.deterministic`` leave every
+bit of the CPU step unchanged (they matter for kernels that use atomics, mostly on GPUs);
+``MKL_CBWR`` gives other, not more reproducible, bits on one machine, costs time in its
+``COMPATIBLE`` mode, and is read only when MKL starts.
+
 Guarantee, with :func:`configure` called at the start of a run: on one machine with one torch build,
 two CPU runs with the same config, data and thread count, each fresh or killed at any moment and
 resumed (any number of times, in any thread environment), produce bit-identical weights, optimizer
