@@ -26,9 +26,11 @@ back; :func:`configure` removes each:
    still reports the full count. :func:`configure` calls ``omp_set_dynamic(0)`` in every OpenMP runtime loaded in
    the process. It is a run-time call, so it works after torch was imported (notebooks).
 3. A **resume in another environment** (another ``--threads``, a notebook kernel whose thread count
-   was changed, a container with fewer CPUs). The first call for a run folder records the thread count
-   and the machine in ``<run>/reproducibility.json``; every later call for that folder sets the
-   recorded count again, and says so when it differs from the one asked for.
+   was changed, a container with fewer CPUs). The first call for a run folder records the thread count,
+   the machine and a digest of the run's settings in ``<run>/reproducibility.json``; every later call
+   for that folder and the same settings sets the recorded count again, also against an explicit
+   ``--threads``, and says so on stderr when it differs from the one asked for. A record of other
+   settings (a run that was killed before its first checkpoint, then replaced by another) is replaced.
 
 Not needed, so not set (measured on the DCGAN step, ``benchmarks/RESULTS.md``):
 ``torch.use_deterministic_algorithms(True)`` and ``torch.backends.mkldnn.deterministic`` leave every
@@ -57,6 +59,7 @@ Not guaranteed, by design of the libraries underneath:
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import json
 import os
 import platform
@@ -86,13 +89,17 @@ class Settings:
     openmp_runtimes: tuple[str, ...]  # paths of the runtimes whose dynamic adjustment was turned off
 
 
-def configure(run_dir: str | os.PathLike | None = None, *, threads: int | None = None) -> Settings:
+def configure(run_dir: str | os.PathLike | None = None, *, threads: int | None = None,
+              run: dict | None = None, write: bool = True) -> Settings:
     """Fix this process's CPU thread settings for a reproducible run (see the module docstring).
 
     ``threads``: the count to use (default: the current ``torch.get_num_threads()``, i.e. the CLI's
     ``--threads`` or torch's default). ``run_dir``: the run folder; when it holds a record from an
-    earlier call (the run is being resumed), that record's thread count wins, so a resumed run keeps
-    the arithmetic it started with. The record is written when the folder exists and has none.
+    earlier call for the same run (the run is being resumed, or restarted after a kill before its
+    first checkpoint), that record's thread count wins, so the run keeps the arithmetic it started
+    with. ``run``: the settings that define the run (:attr:`dlcourse.runfolder.RunFolder.what`); a
+    record made for other settings belongs to another run that left no checkpoint, and is replaced.
+    With ``write`` (default) the record is written when the folder exists and has none of this run.
 
     Sets the process's torch thread count (a notebook keeps it after the call).
     """
@@ -100,7 +107,10 @@ def configure(run_dir: str | os.PathLike | None = None, *, threads: int | None =
 
     machine = current_machine()
     asked = threads if threads is not None else torch.get_num_threads()
+    digest = _digest(run) if run is not None else None
     record = _read_record(Path(run_dir)) if run_dir is not None else None
+    if record is not None and digest is not None and record.get("run") != digest:
+        record = None  # another run's leftover: this run starts with the count asked for
     chosen = asked
     if record is not None:
         chosen = int(record["threads"])
@@ -118,11 +128,17 @@ def configure(run_dir: str | os.PathLike | None = None, *, threads: int | None =
     torch.set_num_threads(chosen)  # also mkl_set_dynamic(0) in MKL builds
     runtimes = _disable_openmp_dynamic()
     settings = Settings(chosen, machine, runtimes)
-    if run_dir is not None and record is None and Path(run_dir).is_dir():
+    if write and run_dir is not None and record is None and Path(run_dir).is_dir():
         from dlcourse.io import write_json_atomic
 
-        write_json_atomic(Path(run_dir) / RECORD, {"threads": chosen, "machine": asdict(machine)})
+        entry = {"threads": chosen, "machine": asdict(machine)}
+        write_json_atomic(Path(run_dir) / RECORD, entry if digest is None else {**entry, "run": digest})
     return settings
+
+
+def _digest(run: dict) -> str:
+    """SHA-1 of a run's settings as canonical JSON (key order and tuples vs lists do not matter)."""
+    return hashlib.sha1(json.dumps(run, sort_keys=True, default=str).encode()).hexdigest()
 
 
 def current_machine() -> Machine:
@@ -142,6 +158,8 @@ def _read_record(run_dir: Path) -> dict | None:
         Machine(**record["machine"])
         if int(record["threads"]) < 1:
             raise ValueError(f"threads {record['threads']} < 1")
+        if not isinstance(record.get("run", ""), str):
+            raise TypeError(f"run {record['run']!r} is not a digest")
         return record
     except (ValueError, KeyError, TypeError) as e:
         from dlcourse.errors import DlcourseError

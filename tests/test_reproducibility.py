@@ -48,6 +48,29 @@ def test_resume_on_another_machine_is_announced(tmp_path, capsys, threads_restor
     assert "started on Some Other CPU (AVX512, torch 1.0)" in err and "not bit-identical" in err
 
 
+def test_a_record_of_other_run_settings_is_replaced(tmp_path, capsys, threads_restored):
+    """A run killed before its first checkpoint, then the folder reused for another run: the new run
+    starts with the count asked for, and its record replaces the leftover."""
+    reproducibility.configure(tmp_path, threads=2, run={"seed": 1, "snapshots": (10, 30)})
+    settings = reproducibility.configure(tmp_path, threads=1, run={"seed": 2, "snapshots": (10, 30)})
+    assert settings.threads == torch.get_num_threads() == 1
+    assert capsys.readouterr().err == ""
+    assert json.loads((tmp_path / reproducibility.RECORD).read_text())["threads"] == 1
+    # the same settings (key order, tuple or list as JSON keeps them) are the same run: its count wins
+    settings = reproducibility.configure(tmp_path, threads=2, run={"snapshots": [10, 30], "seed": 2})
+    assert settings.threads == 1 and "continues with 1, not 2" in capsys.readouterr().err
+
+
+def test_write_false_reads_but_never_writes(tmp_path, threads_restored):
+    reproducibility.configure(tmp_path, threads=1, run={"seed": 1}, write=False)
+    assert not (tmp_path / reproducibility.RECORD).exists()
+    reproducibility.configure(tmp_path, threads=2, run={"seed": 1})
+    before = (tmp_path / reproducibility.RECORD).read_text()
+    assert reproducibility.configure(tmp_path, threads=1, run={"seed": 1}, write=False).threads == 2
+    assert reproducibility.configure(tmp_path, threads=1, run={"seed": 9}, write=False).threads == 1
+    assert (tmp_path / reproducibility.RECORD).read_text() == before  # another run's settings: not replaced
+
+
 def test_no_record_without_a_folder(tmp_path, threads_restored):
     reproducibility.configure(tmp_path / "not-yet", threads=1)
     assert not (tmp_path / "not-yet").exists()  # the trainers create their folders, not this module
@@ -88,3 +111,39 @@ def test_cli_refuses_a_thread_count_below_one(tmp_path, capsys, threads):
                  "--out", str(tmp_path / "run")]) == 2
     assert f"--threads {threads}: pass a number of CPU threads >= 1" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+@pytest.mark.skipif(_cpus() < 2, reason="needs 2 CPUs: a 2-thread run resumed with --threads 1")
+def test_trainer_resumed_with_another_threads_flag_keeps_the_runs_count(tmp_path, capsys, threads_restored):
+    """The notebook's path (``train.train`` in-process) for 1 of 2 epochs with 2 threads, then the CLI
+    with ``--resume --threads 1``: the run finishes with 2 threads, says so, and ends bit-identical to
+    an uninterrupted 2-thread run. A 1-thread run gives other bits, so the comparison can fail."""
+    from dlcourse.cli import main
+    from dlcourse.gan.train import GanConfig, train
+
+    cfg = dict(epochs=2, batch_size=32, seed=5, train_subset=128, snapshot_epochs=(2,), device="cpu")
+    cli = ["gan", "train", "--epochs", "2", "--batch-size", "32", "--seed", "5", "--subset", "128",
+           "--snapshots", "2", "--device", "cpu", "--quiet"]
+    torch.set_num_threads(2)
+    train(GanConfig(**cfg), tmp_path / "full", quiet=True)
+    train(GanConfig(**cfg), tmp_path / "resumed", quiet=True, stop_after_epoch=1)
+    assert json.loads((tmp_path / "resumed" / reproducibility.RECORD).read_text())["threads"] == 2
+    assert main([*cli, "--threads", "1", "--resume", "--out", str(tmp_path / "resumed")]) == 0
+    assert "was started with 2 CPU thread(s); it continues with 2, not 1" in capsys.readouterr().err
+    assert torch.get_num_threads() == 2
+    assert main([*cli, "--threads", "1", "--out", str(tmp_path / "one")]) == 0
+
+    def weights(run):
+        ckpt = torch.load(tmp_path / run / "checkpoint.pt", map_location="cpu", weights_only=True)
+        assert ckpt["epoch"] == 2
+        return [*ckpt["generator"].values(), *ckpt["discriminator"].values()]
+
+    full = weights("full")
+    assert all(torch.equal(a, b) for a, b in zip(full, weights("resumed"), strict=True))
+    assert (tmp_path / "full" / "losses.csv").read_bytes() == (tmp_path / "resumed" / "losses.csv").read_bytes()
+    assert not all(torch.equal(a, b) for a, b in zip(full, weights("one"), strict=True)), \
+        "a 1-thread run gave the 2-thread bits: this test could not see a resume with the wrong count"

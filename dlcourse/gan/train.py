@@ -169,7 +169,8 @@ def train(cfg: GanConfig, out: str | Path, *, parts: partslib.Parts | None = Non
     folder = RunFolder(out, {**asdict(cfg), "parts": parts.fingerprint}, how=HOW_NOT_WHAT)
     out = folder.path
     ckpt = folder.start(resume=resume)
-    reproducibility.configure(out)  # fixed threads, recorded for resumes: same seed, same bits on this CPU
+    # before anything is computed: fixed threads, recorded for resumes (same seed, same bits on this CPU)
+    reproducibility.configure(out, run=folder.what)
 
     torch.manual_seed(cfg.seed)  # weight init and dropout
     data_gen = torch.Generator().manual_seed(cfg.seed)  # data order and noise
