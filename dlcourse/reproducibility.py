@@ -38,12 +38,17 @@ bit of the CPU step unchanged (they matter for kernels that use atomics, mostly 
 ``MKL_CBWR`` gives other, not more reproducible, bits on one machine, costs time in its
 ``COMPATIBLE`` mode, and is read only when MKL starts.
 
-Guarantee, with :func:`configure` called at the start of a run: on one machine with one torch build,
-two CPU runs with the same config, data and thread count, each fresh or killed at any moment and
-resumed (any number of times, in any thread environment), produce bit-identical weights, optimizer
-states, RNG states and ``losses.csv``, whatever the machine's load (``tests/test_gan_resume.py``,
-``benchmarks/gan_reproducibility.py``). A run's thread count is the one its first process records,
-before it computes anything; runs with different thread counts are different runs.
+Guarantee, with :func:`configure` called at the start of a run, before it computes anything (both
+trainers do, so the CLI and the notebooks, which call ``train``, are covered): on one machine with one
+torch build, two CPU runs with the same config, parts, data and thread count, each fresh or killed at
+any moment and resumed (any number of times, in any thread environment: ``--threads``,
+``OMP_NUM_THREADS``, ``OMP_DYNAMIC``, fewer CPUs), produce bit-identical weights, optimizer states,
+RNG states and ``losses.csv``, whatever the machine's load, also beside other torch jobs
+(``tests/test_gan_resume.py``, ``tests/test_reproducibility.py``, the stress runs of
+``benchmarks/gan_reproducibility.py`` in ``benchmarks/RESULTS.md``). This holds for parts that draw
+their randomness from torch's global generator only, as the homework's do. A run's thread count is the
+one its first process records; runs with different thread counts are different runs (equivalent, not
+identical).
 
 Not guaranteed, by design of the libraries underneath:
 
