@@ -23,8 +23,10 @@ back; :func:`configure` removes each:
 2. **OpenMP dynamic adjustment** (``OMP_DYNAMIC=true``): GNU OpenMP then sizes every parallel region
    by the machine's 15-minute load average (with 2 cores: 1 thread once it passes 0.9), so the same
    command computes differently on a busy and on an idle machine, while ``torch.get_num_threads()``
-   still reports the full count. :func:`configure` calls ``omp_set_dynamic(0)`` in every OpenMP runtime loaded in
-   the process. It is a run-time call, so it works after torch was imported (notebooks).
+   still reports the full count. Not just other rounding: under load the DCGAN's losses were far off
+   from the second step on, once ``nan`` (``benchmarks/RESULTS.md``). :func:`configure` calls
+   ``omp_set_dynamic(0)`` in every OpenMP runtime loaded in the process. It is a run-time call, so it
+   works after torch was imported (notebooks).
 3. A **resume in another environment** (another ``--threads``, a notebook kernel whose thread count
    was changed, a container with fewer CPUs). The first call for a run folder records the thread count,
    the machine and a digest of the run's settings in ``<run>/reproducibility.json``; every later call
