@@ -47,6 +47,11 @@ class RunFolder:
 
     # ------------------------------------------------------------------ settings
 
+    @property
+    def what(self) -> dict[str, Any]:
+        """The settings that define what the run computes (``config`` without the ``how`` keys)."""
+        return {k: v for k, v in self.config.items() if k not in self.how}
+
     def differences(self, saved: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
         """``{key: (saved, now)}`` for every setting that changes what the run computes."""
         saved = _plain(saved)

@@ -39,6 +39,7 @@ import torch
 from torch import nn
 
 from dlcourse import parts as partslib
+from dlcourse import reproducibility
 from dlcourse.clip import data as clipdata
 from dlcourse.clip.encoders import RANDOM_TEXT_ENCODERS, TextEncoder, VisionEncoder
 from dlcourse.errors import ConfigError
@@ -323,6 +324,9 @@ def train(cfg: ClipConfig, out: str | Path, *, parts: partslib.Parts | None = No
 
     t0 = time.perf_counter()
     device = resolve_device(cfg.device)
+    # before anything is computed (the encoders' initialisation below): fixed threads, a resumed run's
+    # recorded count (same seed, same bits on this CPU); the record is written once the folder is ours
+    threads = reproducibility.configure(out, run=folder.what, write=False).threads
     torch.manual_seed(cfg.seed)
     progress = not quiet and sys.stderr.isatty()
 
@@ -331,6 +335,7 @@ def train(cfg: ClipConfig, out: str | Path, *, parts: partslib.Parts | None = No
     model, weights = build_model(cfg, parts=parts)
     loss_fn = make_loss(cfg.loss, parts)
     ckpt = folder.start()
+    reproducibility.configure(out, threads=threads, run=folder.what)  # record the count for resumes
     lrs = learning_rates(cfg, weights)
     _log(f"CLIP {cfg.vision} + {cfg.text} on {train_split.data.describe()}", quiet)
     precision = resolve_precision(cfg.precision, device)

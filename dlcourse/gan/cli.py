@@ -18,7 +18,11 @@ from dlcourse import parts
 def _threads(args: argparse.Namespace) -> None:
     import torch
 
-    if getattr(args, "threads", None):
+    if getattr(args, "threads", None) is not None:
+        if args.threads < 1:
+            from dlcourse.errors import ConfigError
+
+            raise ConfigError(f"--threads {args.threads}: pass a number of CPU threads >= 1, or leave it out")
         torch.set_num_threads(args.threads)
 
 
@@ -112,7 +116,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     t.add_argument("--no-cuda-graph", action="store_true",
                    help="on CUDA, run every step eagerly instead of replaying it as a CUDA graph")
-    t.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    t.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's); part of the run: a resume keeps the run's count")
     t.add_argument("--out", required=True, help="run directory")
     t.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     t.add_argument("--quiet", action="store_true", help="no progress output")

@@ -34,6 +34,7 @@ from torch import nn
 from tqdm import tqdm
 
 from dlcourse import parts as partslib
+from dlcourse import reproducibility
 from dlcourse.errors import ConfigError, DlcourseError
 from dlcourse.gan.graphed import GraphedStep, set_capturable
 from dlcourse.gan.spec import BATCH_SIZES, EPOCHS, NOISE_DIM, SNAPSHOT_EPOCHS
@@ -168,6 +169,8 @@ def train(cfg: GanConfig, out: str | Path, *, parts: partslib.Parts | None = Non
     folder = RunFolder(out, {**asdict(cfg), "parts": parts.fingerprint}, how=HOW_NOT_WHAT)
     out = folder.path
     ckpt = folder.start(resume=resume)
+    # before anything is computed: fixed threads, recorded for resumes (same seed, same bits on this CPU)
+    reproducibility.configure(out, run=folder.what)
 
     torch.manual_seed(cfg.seed)  # weight init and dropout
     data_gen = torch.Generator().manual_seed(cfg.seed)  # data order and noise
