@@ -93,7 +93,14 @@ def tests(session: nox.Session) -> None:
     env = shared_env(session)
     fetch_data(session, env)
     run(session, env, "dlcourse", "exercises", "--check")
-    run(session, env, "python", "-m", "pytest", "tests", "-q", "-ra", "--durations=15", *session.posargs)
+    # Test files spread over up to 4 worker processes (pytest-xdist; a file stays in one worker, so its
+    # module fixtures are built once): much of the suite waits on subprocesses and single-threaded
+    # Python, and leaves cores idle when run in one process. OpenMP threads that wait for a core then
+    # sleep instead of spinning (OMP_WAIT_POLICY=PASSIVE), or the workers' torch teams slow each other
+    # down several times; the wait policy changes no result.
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    run(session, env, "python", "-m", "pytest", "tests", "-q", "-ra", "--durations=15", "-n", "auto",
+        "--maxprocesses", "4", "--dist", "loadfile", *session.posargs)
     session.notify("notebooks")
 
 
