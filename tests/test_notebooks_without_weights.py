@@ -4,12 +4,10 @@ with one line, and every other cell still runs (a tiny profile keeps it short)."
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
-from test_student_parts import TINY, _notebook_cells, _submission
+from test_student_parts import run_notebook_cells
 
-from dlcourse import parts, profiles
+from dlcourse import profiles
 from dlcourse.data import weights
 from dlcourse.errors import WeightsNotFoundError
 
@@ -21,23 +19,8 @@ def no_weights(monkeypatch):
 
 
 def _run_notebook(problem, tmp_path, monkeypatch, **profile) -> dict:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    sub = _submission(tmp_path / "exercises")
-    (sub / "notebooks").mkdir()
-    monkeypatch.chdir(sub / "notebooks")
-    monkeypatch.delenv(parts.ENV_VAR, raising=False)
-    monkeypatch.setenv("DLCOURSE_RUNS", str(tmp_path / "runs"))
     monkeypatch.setenv("DLCOURSE_TEST_MARKER", str(tmp_path / "marker.txt"))  # the marked parts of _submission
-    quick = profiles.PROFILES["quick"]
-    tiny = dataclasses.replace(quick, **{problem: dataclasses.replace(getattr(quick, problem),
-                                                                       **{**TINY[problem], **profile})})
-    monkeypatch.setattr(profiles, "current", lambda name=None: tiny)
-    namespace: dict = {}
-    for source in _notebook_cells(problem):
-        exec(compile(source.replace("plt.show()", "plt.close('all')"), f"<{problem}.ipynb>", "exec"), namespace)
-    return namespace
+    return run_notebook_cells(problem, tmp_path, monkeypatch, **profile)[0]
 
 
 @pytest.mark.slow

@@ -128,6 +128,17 @@ def _notebook_cells(name: str) -> list[str]:
 ])
 def test_student_notebook_cells_train_the_students_parts(tmp_path, marker, monkeypatch, problem, until, expected):
     """The notebook's own cells, run from exercises/notebooks/ (a tiny profile keeps it short)."""
+    namespace, sub = run_notebook_cells(problem, tmp_path, monkeypatch, until=until)
+    assert namespace[problem].source == str(sub)
+    assert expected <= marker()
+
+
+def run_notebook_cells(problem: str, tmp_path: Path, monkeypatch, *, until: str | None = None,
+                       **profile) -> tuple[dict, Path]:
+    """Run the code cells of the student notebook of ``problem`` in one namespace, from the
+    ``notebooks/`` folder of a marked submission in ``tmp_path``, under the tiny profile (``profile``:
+    settings to change in it); stop after the cell containing ``until``. Returns the namespace and
+    the submission's folder."""
     import dataclasses
 
     import matplotlib
@@ -139,17 +150,18 @@ def test_student_notebook_cells_train_the_students_parts(tmp_path, marker, monke
     monkeypatch.delenv(parts.ENV_VAR, raising=False)
     monkeypatch.setenv("DLCOURSE_RUNS", str(tmp_path / "runs"))
     quick = profiles.PROFILES["quick"]
-    tiny = dataclasses.replace(quick, **{problem: dataclasses.replace(getattr(quick, problem), **TINY[problem])})
+    tiny = dataclasses.replace(quick, **{problem: dataclasses.replace(getattr(quick, problem),
+                                                                       **{**TINY[problem], **profile})})
     monkeypatch.setattr(profiles, "current", lambda name=None: tiny)
     namespace: dict = {}
     for source in _notebook_cells(problem):
         exec(compile(source.replace("plt.show()", "plt.close('all')"), f"<{problem}.ipynb>", "exec"), namespace)
-        if until in source:
+        if until is not None and until in source:
             break
     else:
-        pytest.fail(f"no cell of the {problem} notebook calls {until!r}")
-    assert namespace[problem].source == str(sub)
-    assert expected <= marker()
+        if until is not None:
+            pytest.fail(f"no cell of the {problem} notebook calls {until!r}")
+    return namespace, sub
 
 
 def test_notebooks_find_the_submission_from_where_they_run(tmp_path, monkeypatch):
