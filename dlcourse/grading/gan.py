@@ -163,6 +163,13 @@ def n_trainable(net: nn.Module) -> int:
     return sum(p.numel() for p in net.parameters() if p.requires_grad)
 
 
+def param_layers(net: nn.Module) -> list[tuple[str, str, int]]:
+    """``(name, class, parameter count)`` of every module of ``net`` that holds parameters itself
+    (for the messages that list where a wrong parameter count comes from)."""
+    return [(n, type(m).__name__, sum(p.numel() for p in m.parameters(recurse=False)))
+            for n, m in net.named_modules() if any(True for _ in m.parameters(recurse=False))]
+
+
 # =========================================================================== judge side: values between layers
 
 def single_threaded(judge):
@@ -354,8 +361,7 @@ def probe_discriminator(sub: Submission, seed: int = 0, n: int = 16, background:
     torch.manual_seed(seed + 1)
     obs["x_train"], obs["train"] = x_train, trace(d, x_train)
     obs["params"] = n_trainable(d)
-    obs["param_layers"] = [(n, type(m).__name__, sum(p.numel() for p in m.parameters(recurse=False)))
-                           for n, m in d.named_modules() if any(True for _ in m.parameters(recurse=False))]
+    obs["param_layers"] = param_layers(d)
     return obs
 
 
@@ -460,8 +466,7 @@ def probe_generator(sub: Submission, seed: int = 0, n: int = 16, train: bool = F
     g.train(train)
     z = torch.randn(n, NOISE_DIM, generator=torch.Generator().manual_seed(seed))
     return {"z": z, "trace": trace(g, z), "params": n_trainable(g), "train": train,
-            "param_layers": [(n, type(m).__name__, sum(p.numel() for p in m.parameters(recurse=False)))
-                             for n, m in g.named_modules() if any(True for _ in m.parameters(recurse=False))]}
+            "param_layers": param_layers(g)}
 
 
 def _judge_generator(obs: dict) -> str:
